@@ -1,0 +1,161 @@
+"""Where each key of a TOML file is: a map from key paths to line numbers.
+
+`tomllib` parses exactly but forgets positions. Errors must name a line, so
+this scanner walks the text once, tracking table headers and `key = value`
+lines, and records the line of every key path it sees. It also notices keys
+defined twice, which tomllib reports only as "Cannot overwrite a value".
+Values that span lines (arrays, multi-line strings) are skipped over; keys
+inside inline tables share their parent's line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+_BARE = re.compile(r"[A-Za-z0-9_-]+")
+
+Path = tuple[str | int, ...]
+
+
+@dataclass
+class LineIndex:
+    lines: dict[Path, int] = field(default_factory=dict)
+    duplicates: list[tuple[Path, int, int]] = field(default_factory=list)  # (path, line, first line)
+
+    def line_of(self, path: Path) -> int | None:
+        """The line of `path`, or of its nearest ancestor that has one."""
+        path = tuple(path)
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return None
+
+
+def _parse_key(text: str, pos: int) -> tuple[list[str], int]:
+    """Parse a possibly dotted key starting at `pos`; return parts and the end position."""
+    parts: list[str] = []
+    n = len(text)
+    while True:
+        while pos < n and text[pos] in " \t":
+            pos += 1
+        if pos >= n:
+            raise ValueError("key expected")
+        ch = text[pos]
+        if ch == '"':
+            end = pos + 1
+            buf = []
+            while end < n and text[end] != '"':
+                if text[end] == "\\" and end + 1 < n:
+                    esc = text[end + 1]
+                    buf.append({"n": "\n", "t": "\t", '"': '"', "\\": "\\"}.get(esc, esc))
+                    end += 2
+                    continue
+                buf.append(text[end])
+                end += 1
+            if end >= n:
+                raise ValueError("unterminated key")
+            parts.append("".join(buf))
+            pos = end + 1
+        elif ch == "'":
+            end = text.find("'", pos + 1)
+            if end < 0:
+                raise ValueError("unterminated key")
+            parts.append(text[pos + 1 : end])
+            pos = end + 1
+        else:
+            m = _BARE.match(text, pos)
+            if not m:
+                raise ValueError("key expected")
+            parts.append(m.group(0))
+            pos = m.end()
+        while pos < n and text[pos] in " \t":
+            pos += 1
+        if pos < n and text[pos] == ".":
+            pos += 1
+            continue
+        return parts, pos
+
+
+def _balance(text: str) -> int:
+    """Net count of open brackets/braces in `text`, ignoring strings and comments."""
+    depth = 0
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "#":
+            break
+        if ch in "\"'":
+            triple = text[i : i + 3] == ch * 3
+            if triple:
+                end = text.find(ch * 3, i + 3)
+                if end < 0:
+                    return depth + 1000  # multi-line string open
+                i = end + 3
+                continue
+            j = i + 1
+            while j < n and text[j] != ch:
+                j += 2 if (ch == '"' and text[j] == "\\") else 1
+            i = j + 1
+            continue
+        if ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+        i += 1
+    return depth
+
+
+def index_lines(source: str) -> LineIndex:
+    index = LineIndex()
+    table: Path = ()
+    array_counts: dict[Path, int] = {}
+    seen_tables: dict[Path, int] = {}
+    lines = source.splitlines()
+    i = 0
+    while i < len(lines):
+        lineno = i + 1
+        raw = lines[i]
+        stripped = raw.strip()
+        i += 1
+        if not stripped or stripped.startswith("#"):
+            continue
+        try:
+            if stripped.startswith("[["):
+                parts, end = _parse_key(stripped, 2)
+                base = tuple(parts)
+                array_counts[base] = array_counts.get(base, -1) + 1
+                table = base + (array_counts[base],)
+                index.lines.setdefault(base, lineno)
+                index.lines[table] = lineno
+                continue
+            if stripped.startswith("["):
+                parts, end = _parse_key(stripped, 1)
+                table = tuple(parts)
+                if table in seen_tables:
+                    index.duplicates.append((table, lineno, seen_tables[table]))
+                seen_tables[table] = lineno
+                index.lines.setdefault(table, lineno)
+                continue
+            parts, end = _parse_key(stripped, 0)
+        except ValueError:
+            continue
+        if end >= len(stripped) or stripped[end] != "=":
+            continue
+        path = table + tuple(parts)
+        if path in index.lines and path not in seen_tables:
+            index.duplicates.append((path, lineno, index.lines[path]))
+        else:
+            index.lines[path] = lineno
+        # skip continuation lines of a multi-line value
+        depth = _balance(stripped[end + 1 :])
+        while depth > 0 and i < len(lines):
+            nxt = lines[i]
+            i += 1
+            if depth >= 1000:
+                if '"""' in nxt or "'''" in nxt:
+                    depth -= 1000
+                continue
+            depth += _balance(nxt)
+    return index

@@ -1,0 +1,445 @@
+"""The allocation engine: agreement in, every municipality's share out, with reasons.
+
+Pure: no I/O, no globals, no floats. Arithmetic runs in `money.CONTEXT`
+(50 significant digits); nothing is rounded here except derived counts, whose
+rounding the agreement states. Rounding for display and invoicing is applied
+by the result's consumers through the agreement's `Rounding` rules.
+
+The steps, each a small function:
+1. keys: count keys as given, derived keys as rate × count (rounded), shares
+   of mixed and fixed keys;
+2. components: a pool's total (cost + overhead) divided by its key; a unit
+   service's price × quantity per member, the remainder to its payer;
+3. reductions: a member's share lowered by a rate, absorbed by the host or by
+   the others in proportion to their amounts;
+4. tables: rows per municipality, totals, and invoiced amounts in cents with
+   the rounding difference borne by the host.
+"""
+
+from __future__ import annotations
+
+import decimal
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Mapping
+
+from osuus.agreement.model import (
+    Agreement,
+    CountKey,
+    DerivedKey,
+    FixedKey,
+    MixKey,
+    PoolComponent,
+    Reduction,
+    Table,
+    UnitComponent,
+)
+from osuus.engine.trace import COUNT, EUR, RATE, Figure, Num, given
+from osuus.money import CONTEXT, ONE, ZERO, round_count
+from osuus.problems import Problem
+
+_ROUNDING_SIGNS = {"ceil": ("⌈", "⌉"), "floor": ("⌊", "⌋"), "half_up": ("pyöristä(", ")"),
+                   "half_even": ("pyöristä(", ")"), "none": ("", "")}
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentResult:
+    id: str
+    label: str
+    kind: str
+    total: Figure  # what the component costs in all
+    amounts: Mapping[str, Decimal]  # before reductions, each municipality's part
+    figures: Mapping[str, Figure]
+    reference: str = ""
+    remainder_payer: str | None = None
+    cost: Decimal | None = None  # pool: cost before overhead
+    overhead: Decimal | None = None  # pool: the overhead amount
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One municipality's line of a table."""
+
+    municipality: str
+    amounts: Mapping[str, Decimal]
+    figures: Mapping[str, Figure]
+    total: Figure
+    reduction: Figure
+    absorbed: Figure
+    payment: Figure
+    invoiced: Figure
+
+    def explanation(self) -> tuple[Figure, ...]:
+        parts = [self.figures[c] for c in self.amounts]
+        parts.append(self.total)
+        if self.reduction.value:
+            parts.append(self.reduction)
+        if self.absorbed.value:
+            parts.append(self.absorbed)
+        parts.extend([self.payment, self.invoiced])
+        return tuple(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class TableResult:
+    table: Table
+    rows: tuple[Row, ...]
+    amounts: Mapping[str, Decimal]  # per component, summed over all rows
+    total: Decimal
+    reduction: Decimal
+    absorbed: Decimal
+    payment: Decimal
+    invoiced: Decimal
+
+    def row(self, municipality: str) -> Row:
+        for row in self.rows:
+            if row.municipality == municipality:
+                return row
+        raise KeyError(municipality)
+
+
+@dataclass(frozen=True)
+class Allocation:
+    agreement: Agreement
+    key_values: Mapping[str, Mapping[str, Decimal]]  # count and derived keys
+    key_figures: Mapping[str, Mapping[str, Figure]]
+    key_shares: Mapping[str, Mapping[str, Decimal]]  # every key used to divide
+    components: Mapping[str, ComponentResult]
+    tables: tuple[TableResult, ...]
+    problems: tuple[Problem, ...] = ()
+    warnings: tuple[Problem, ...] = ()
+
+    def table(self, table_id: str) -> TableResult:
+        for t in self.tables:
+            if t.table.id == table_id:
+                return t
+        raise KeyError(table_id)
+
+    def explain(self, municipality: str) -> list[tuple[TableResult, tuple[Figure, ...]]]:
+        """Every figure of one municipality, table by table."""
+        return [(t, t.row(municipality).explanation()) for t in self.tables]
+
+
+@dataclass
+class _Work:
+    """Mutable scratch space while one allocation is computed."""
+
+    agreement: Agreement
+    values: dict[str, dict[str, Decimal]] = field(default_factory=dict)
+    figures: dict[str, dict[str, Figure]] = field(default_factory=dict)
+    shares: dict[str, dict[str, Decimal]] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+    def problem(self, key: str, message: str) -> None:
+        self.problems.append(Problem(message, self.agreement.file, None, key))
+
+
+def allocate(agreement: Agreement) -> Allocation:
+    """Compute every share of the agreement; never raises for data it was given."""
+    with decimal.localcontext(CONTEXT):
+        work = _Work(agreement)
+        for name in agreement.keys:
+            _key_values(work, name)
+        components = {}
+        for cid, comp in agreement.components.items():
+            if isinstance(comp, PoolComponent):
+                result = _pool(work, comp)
+            else:
+                result = _unit(work, comp)
+            if result is not None:
+                components[cid] = result
+        if work.problems:
+            return Allocation(agreement, work.values, work.figures, work.shares, components, (),
+                              tuple(work.problems), tuple(work.warnings))
+        reductions, absorbed = _reductions(work, components)
+        tables = tuple(_table(work, t, components, reductions, absorbed) for t in agreement.tables)
+        return Allocation(agreement, work.values, work.figures, work.shares, components, tables,
+                          tuple(work.problems), tuple(work.warnings))
+
+
+# --------------------------------------------------------------------------
+# 1. keys
+# --------------------------------------------------------------------------
+
+def _key_values(work: _Work, name: str) -> dict[str, Decimal] | None:
+    """Per-municipality figures of a count or derived key (None for mix/fixed)."""
+    if name in work.values:
+        return work.values[name]
+    key = work.agreement.keys[name]
+    if isinstance(key, CountKey):
+        values = dict(key.values)
+        work.figures[name] = {m: given(name, key.label, v, key.reference, COUNT) for m, v in values.items()}
+    elif isinstance(key, DerivedKey):
+        source = _key_values(work, key.source_key) or {}
+        values, figures = {}, {}
+        opening, closing = _ROUNDING_SIGNS[key.rounding]
+        for m, base in source.items():
+            exact = key.rate * base
+            value = exact if key.rounding == "none" else round_count(exact, key.rounding)
+            values[m] = value
+            figures[m] = Figure(name, key.label, value,
+                                (opening, Num(key.rate, RATE), " × ", Num(base, COUNT), closing),
+                                key.reference, (work.figures[key.source_key][m],), COUNT)
+        work.figures[name] = figures
+    else:
+        return None
+    work.values[name] = values
+    return values
+
+
+def _key_shares(work: _Work, name: str) -> dict[str, Decimal] | None:
+    """Each municipality's share (summing to 1) under a key."""
+    if name in work.shares:
+        return work.shares[name]
+    key = work.agreement.keys[name]
+    if isinstance(key, FixedKey):
+        shares = dict(key.shares)
+    elif isinstance(key, MixKey):
+        shares = {m: ZERO for m in work.agreement.names}
+        for part, weight in key.weights:
+            part_shares = _key_shares(work, part)
+            if part_shares is None:
+                return None
+            for m, s in part_shares.items():
+                shares[m] += weight * s
+    else:
+        values = _key_values(work, name) or {}
+        total = sum(values.values(), ZERO)
+        if total <= 0:
+            work.problem(f"keys.{name}", f"the key '{name}' adds up to {total}; a key that divides a cost needs a positive total")
+            return None
+        shares = {m: v / total for m, v in values.items()}
+    work.shares[name] = shares
+    return shares
+
+
+# --------------------------------------------------------------------------
+# 2. components
+# --------------------------------------------------------------------------
+
+def _pool(work: _Work, comp: PoolComponent) -> ComponentResult | None:
+    cost = given(f"{comp.id}.cost", f"{comp.label}: kulut/vuosi", comp.cost.value, comp.cost.reference)
+    if comp.overhead is not None and comp.overhead.rate:
+        oh = comp.overhead
+        total_value = comp.cost.value * (ONE + oh.rate)
+        total = Figure(f"{comp.id}.total", f"{comp.label} yhteensä", total_value,
+                       (Num(comp.cost.value), " × (1 + ", Num(oh.rate, RATE), ")"),
+                       oh.reference or comp.reference, (cost,))
+        overhead_value = total_value - comp.cost.value
+    else:
+        total, total_value, overhead_value = cost, comp.cost.value, ZERO
+    key = work.agreement.keys[comp.key]
+    shares = _key_shares(work, comp.key)
+    if shares is None:
+        return None
+    amounts, figures = {}, {}
+    values = work.values.get(comp.key)
+    if values is not None:  # count or derived key: show value / key total
+        key_total = sum(values.values(), ZERO)
+        key_total_fig = Num(key_total, COUNT)
+        for m in work.agreement.names:
+            v = values[m]
+            amount = total_value * v / key_total
+            amounts[m] = amount
+            figures[m] = Figure(comp.id, comp.label, amount, (Num(total_value), " × ", Num(v, COUNT), " / ", key_total_fig),
+                                comp.reference, (total, work.figures[comp.key][m]))
+    else:  # mixed or fixed key: show the share
+        for m in work.agreement.names:
+            s = shares.get(m, ZERO)
+            amount = total_value * s
+            amounts[m] = amount
+            share_fig = _share_figure(work, key, m, s)
+            figures[m] = Figure(comp.id, comp.label, amount, (Num(total_value), " × ", Num(s, RATE)),
+                                comp.reference, (total, share_fig))
+    return ComponentResult(comp.id, comp.label, "pool", total, amounts, figures, comp.reference, None,
+                           comp.cost.value, overhead_value)
+
+
+def _share_figure(work: _Work, key, m: str, share: Decimal) -> Figure:
+    if isinstance(key, FixedKey):
+        return given(key.name, key.label, share, key.reference, RATE)
+    expr: list = []
+    inputs = []
+    for i, (part, weight) in enumerate(key.weights):
+        part_share = work.shares[part].get(m, ZERO)
+        if i:
+            expr.append(" + ")
+        expr.extend([Num(weight, RATE), " × ", Num(part_share, RATE)])
+        part_key = work.agreement.keys[part]
+        if part in work.values:
+            vals = work.values[part]
+            inputs.append(Figure(part, part_key.label, part_share,
+                                 (Num(vals[m], COUNT), " / ", Num(sum(vals.values(), ZERO), COUNT)),
+                                 part_key.reference, (), RATE))
+        else:
+            inputs.append(_share_figure(work, part_key, m, part_share))
+    return Figure(key.name, key.label, share, tuple(expr), key.reference, tuple(inputs), RATE)
+
+
+def _unit(work: _Work, comp: UnitComponent) -> ComponentResult:
+    names = work.agreement.names
+    payer = comp.remainder
+    amounts, figures = {}, {}
+    priced = comp.priced_quantities()
+    charged_total = ZERO
+    for m in names:
+        if m == payer:
+            continue
+        amount = ZERO
+        expr: list = []
+        inputs = []
+        for i, (key, price, _ref) in enumerate(priced):
+            qty = work.values[key][m]
+            amount += qty * price
+            if i:
+                expr.append(" + ")
+            expr.extend([Num(qty, COUNT), " × ", Num(price)])
+            inputs.append(work.figures[key][m])
+        amounts[m] = amount
+        charged_total += amount
+        figures[m] = Figure(comp.id, comp.label, amount, tuple(expr), _price_reference(comp), tuple(inputs))
+    if payer is not None and comp.total_cost is not None:
+        total = given(f"{comp.id}.total", f"{comp.label}: kokonaiskustannus", comp.total_cost.value,
+                      comp.total_cost.reference)
+        remainder = comp.total_cost.value - charged_total
+        charged = Figure(f"{comp.id}.members", f"{comp.label}: muiden kuntien osuus", charged_total,
+                         (), comp.reference)
+        amounts[payer] = remainder
+        figures[payer] = Figure(comp.id, f"{comp.label} (jäännös)", remainder,
+                                (Num(comp.total_cost.value), " − ", Num(charged_total)), comp.reference, (total, charged))
+        if remainder < 0:
+            work.warnings.append(Problem(
+                f"the members are charged {charged_total} € for '{comp.id}', more than its total cost "
+                f"{comp.total_cost.value} €; {payer} gets {remainder} €", work.agreement.file, comp.total_cost.line,
+                f"components.{comp.id}.total_cost"))
+    else:
+        total = Figure(f"{comp.id}.total", f"{comp.label} yhteensä", charged_total, ("Σ kuntien osuudet",),
+                       comp.reference)
+    ordered = {m: amounts[m] for m in names}
+    return ComponentResult(comp.id, comp.label, "unit", total, ordered, {m: figures[m] for m in names},
+                           comp.reference, payer)
+
+
+def _price_reference(comp: UnitComponent) -> str:
+    """The clause of the unit price(s), or the component's own clause."""
+    refs = [ref for _, _, ref in comp.priced_quantities() if ref]
+    return "; ".join(dict.fromkeys(refs)) or comp.reference
+
+
+# --------------------------------------------------------------------------
+# 3. reductions
+# --------------------------------------------------------------------------
+
+def _reductions(work: _Work, components: Mapping[str, ComponentResult]):
+    """Per (municipality, component): the reduction given and the amount absorbed, with figures."""
+    host = work.agreement.host
+    given_: dict[tuple[str, str], tuple[Decimal, Figure]] = {}
+    absorbed: dict[tuple[str, str], list[tuple[Decimal, Figure]]] = {}
+    reduced_in: dict[str, set[str]] = {}
+    for red in work.agreement.reductions:
+        for c in red.components:
+            reduced_in.setdefault(c, set()).add(red.municipality)
+    for red in work.agreement.reductions:
+        for c in red.components:
+            comp = components[c]
+            base = comp.amounts[red.municipality]
+            amount = red.rate * base
+            fig = Figure(f"{c}.reduction", f"Alennus ({comp.label})", amount,
+                         (Num(red.rate, RATE), " × ", Num(base)), red.reference, (comp.figures[red.municipality],))
+            given_[(red.municipality, c)] = (amount, fig)
+            _absorb(work, red, c, comp, amount, reduced_in[c], host, absorbed)
+    return given_, absorbed
+
+
+def _absorb(work: _Work, red: Reduction, c: str, comp: ComponentResult, amount: Decimal, reduced: set[str],
+            host: str, absorbed: dict) -> None:
+    label = f"Alennuksen siirto: {red.municipality} ({comp.label})"
+    if red.absorbed_by == "others":
+        others = [m for m in work.agreement.names if m not in reduced]
+        weight_total = sum((comp.amounts[m] for m in others), ZERO)
+        if weight_total > 0:
+            for m in others:
+                part = amount * comp.amounts[m] / weight_total
+                fig = Figure(f"{c}.absorbed", label, part,
+                             (Num(amount), " × ", Num(comp.amounts[m]), " / ", Num(weight_total)), red.reference)
+                absorbed.setdefault((m, c), []).append((part, fig))
+            return
+        work.warnings.append(Problem(f"no other municipality has a share of '{c}' to absorb {red.municipality}'s "
+                                     "reduction; the host absorbs it", work.agreement.file, red.line, "reductions"))
+    fig = Figure(f"{c}.absorbed", label, amount, (), red.reference)
+    absorbed.setdefault((host, c), []).append((amount, fig))
+
+
+# --------------------------------------------------------------------------
+# 4. tables
+# --------------------------------------------------------------------------
+
+def _table(work: _Work, table: Table, components: Mapping[str, ComponentResult], reductions, absorbed) -> TableResult:
+    agreement = work.agreement
+    invoiced_rounding = agreement.invoiced
+    rows = []
+    sums = {c: ZERO for c in table.components}
+    grand = {"total": ZERO, "reduction": ZERO, "absorbed": ZERO, "payment": ZERO}
+    ref = table.reference
+    for m in agreement.names:
+        amounts = {c: components[c].amounts[m] for c in table.components}
+        figures = {c: components[c].figures[m] for c in table.components}
+        total_value = sum(amounts.values(), ZERO)
+        total = Figure("total", "Yhteensä", total_value, _sum_expr(amounts.values()), ref, ())
+        red_parts = [reductions[(m, c)] for c in table.components if (m, c) in reductions]
+        red_value = sum((v for v, _ in red_parts), ZERO)
+        reduction = Figure("reduction", "Alennus", red_value, _sum_expr(v for v, _ in red_parts) if len(red_parts) > 1 else (),
+                           red_parts[0][1].reference if red_parts else "", tuple(f for _, f in red_parts))
+        abs_parts = [p for c in table.components for p in absorbed.get((m, c), ())]
+        abs_value = sum((v for v, _ in abs_parts), ZERO)
+        absorbed_fig = Figure("absorbed", "Muiden alennuksista maksettavaksi", abs_value,
+                              _sum_expr(v for v, _ in abs_parts) if len(abs_parts) > 1 else (),
+                              abs_parts[0][1].reference if abs_parts else "", tuple(f for _, f in abs_parts))
+        pay_value = total_value - red_value + abs_value
+        expr: tuple = (Num(total_value),)
+        if red_value:
+            expr += (" − ", Num(red_value))
+        if abs_value:
+            expr += (" + ", Num(abs_value))
+        payment = Figure("payment", "Maksuosuus", pay_value, expr if len(expr) > 1 else (), ref, ())
+        rows.append([m, amounts, figures, total, reduction, absorbed_fig, payment])
+        for c in table.components:
+            sums[c] += amounts[c]
+        grand["total"] += total_value
+        grand["reduction"] += red_value
+        grand["absorbed"] += abs_value
+        grand["payment"] += pay_value
+    # invoicing: each member rounded by the agreement's rule; the host bears the difference
+    table_cost = sum((components[c].total.value for c in table.components), ZERO)
+    rounded_cost = invoiced_rounding.apply(table_cost)
+    members_invoiced = ZERO
+    out_rows = []
+    host_index = None
+    for i, (m, amounts, figures, total, reduction, absorbed_fig, payment) in enumerate(rows):
+        if m == agreement.host:
+            host_index = i
+            out_rows.append(None)
+            continue
+        inv = invoiced_rounding.apply(payment.value)
+        members_invoiced += inv
+        invoiced = Figure("invoiced", "Laskutettava", inv, (), f"pyöristys {invoiced_rounding.describe()}", (), EUR)
+        out_rows.append(Row(m, amounts, figures, total, reduction, absorbed_fig, payment, invoiced))
+    if host_index is not None:
+        m, amounts, figures, total, reduction, absorbed_fig, payment = rows[host_index]
+        inv = rounded_cost - members_invoiced
+        invoiced = Figure("invoiced", "Vastuukunnan osuus laskutuksen jälkeen", inv,
+                          (Num(rounded_cost), " − ", Num(members_invoiced)),
+                          "vastuukunta maksaa jäännöksen; pyöristyserot vastuukunnalle", (), EUR)
+        out_rows[host_index] = Row(m, amounts, figures, total, reduction, absorbed_fig, payment, invoiced)
+    return TableResult(table, tuple(out_rows), sums, grand["total"], grand["reduction"], grand["absorbed"],
+                       grand["payment"], rounded_cost)
+
+
+def _sum_expr(values) -> tuple:
+    expr: list = []
+    for i, v in enumerate(values):
+        if i:
+            expr.append(" + ")
+        expr.append(Num(v))
+    return tuple(expr)
