@@ -1,0 +1,3 @@
+from osuus.cli import main
+
+main()
