@@ -171,7 +171,8 @@ def parse_agreement(source: str, file: str = "<agreement>") -> tuple[Agreement |
     try:
         data = tomllib.loads(source, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:
-        if duplicates:
+        data = _without_duplicates(source, index) if duplicates else None
+        if data is None and duplicates:
             return None, duplicates
         message = str(exc)
         match = re.search(r"\(at line (\d+), column (\d+)\)", message)
@@ -179,13 +180,43 @@ def parse_agreement(source: str, file: str = "<agreement>") -> tuple[Agreement |
         text = re.sub(r"\s*\(at line \d+, column \d+\)", "", message)
         if match:
             text += f" (column {match.group(2)})"
-        return None, [Problem(f"TOML syntax error: {text}", file, line)]
+        if data is None:
+            return None, [Problem(f"TOML syntax error: {text}", file, line)]
     reader = _Reader(file, index)
     reader.problems.extend(duplicates)
+    _refuse_personal_codes(data, (), reader)
     agreement = _build(data, reader, file)
     if reader.problems:
-        return None, reader.problems
+        return None, sorted(reader.problems, key=lambda p: p.line or 0)
     return agreement, []
+
+
+def _without_duplicates(source: str, index: LineIndex) -> dict | None:
+    """Parse again with the repeated key lines left out, to find the file's other problems."""
+    lines = source.splitlines()
+    for path, line, _first in index.duplicates:
+        if not lines[line - 1].lstrip().startswith("["):
+            lines[line - 1] = "# " + lines[line - 1]
+    try:
+        return tomllib.loads("\n".join(lines), parse_float=Decimal)
+    except tomllib.TOMLDecodeError:
+        return None
+
+
+def _refuse_personal_codes(data: Any, path: tuple, r: _Reader) -> None:
+    """No text of an agreement may hold a personal identity code."""
+    from osuus.privacy import masked, personal_codes_in
+
+    items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
+    for name, value in items:
+        here = path + (name,)
+        for text in (name, value):
+            if isinstance(text, str):
+                for code in personal_codes_in(text):
+                    r.problem(here, f"a Finnish personal identity code ({masked(code)}) is not allowed: osuus keeps "
+                              "no personal data; use a pseudonymous id or remove it")
+        if isinstance(value, (dict, list)):
+            _refuse_personal_codes(value, here, r)
 
 
 # --------------------------------------------------------------------------
@@ -219,8 +250,11 @@ def _build(data: dict, r: _Reader, file: str) -> Agreement | None:
                   f"(expected one of: {', '.join(sorted(names))})")
     keys = _keys(data.get("keys"), r, names)
     components = _components(data.get("components"), r, keys, parameters, names, host)
-    reductions = _reductions(data.get("reductions", []), r, names, components, host)
-    tables = _tables(data.get("tables"), r, components, keys, parameters)
+    # cross references are checked against every declared id, so that one bad
+    # entry is reported once and not again wherever it is named
+    declared = _declared(data.get("components"))
+    reductions = _reductions(data.get("reductions", []), r, names, declared, host)
+    tables = _tables(data.get("tables"), r, declared, _declared(data.get("keys")), parameters)
     if r.problems:
         return None
     return Agreement(
@@ -231,6 +265,10 @@ def _build(data: dict, r: _Reader, file: str) -> Agreement | None:
         source=r.text(head, ("agreement",), "source"), reference=r.text(head, ("agreement",), "reference"),
         file=file,
     )
+
+
+def _declared(section: Any) -> dict[str, None]:
+    return dict.fromkeys(section) if isinstance(section, dict) else {}
 
 
 def _rounding(raw: Any, r: _Reader) -> tuple[Rounding, Rounding]:
@@ -336,7 +374,7 @@ def _keys(raw: Any, r: _Reader, names: set[str]) -> dict[str, Key]:
             values = _municipality_numbers(item.get("values"), path + ("values",), r, names, what="a count")
             missing = sorted(names - set(values))
             if isinstance(item.get("values"), dict) and missing:
-                r.problem(path + ("values",), f"missing value for {', '.join(missing)}: every municipality needs a {label.lower()}")
+                r.problem(path + ("values",), f"missing value for {', '.join(missing)} in '{label}': every municipality needs one")
             date = item.get("date")
             if date is not None and not isinstance(date, dt.date):
                 r.problem(path + ("date",), f"expected a date such as 2019-12-31, found {_kind(date)}")
@@ -535,7 +573,7 @@ def _unit_key(key: str, path: tuple, r: _Reader, keys: dict[str, Key]) -> None:
         r.problem(path, f"a unit service counts with a count or derived key; '{key}' is a {keys[key].kind} key")
 
 
-def _reductions(raw: Any, r: _Reader, names: set[str], components: dict[str, Component], host: str) -> list[Reduction]:
+def _reductions(raw: Any, r: _Reader, names: set[str], components: dict, host: str) -> list[Reduction]:
     if not isinstance(raw, list):
         r.problem(("reductions",), "expected [[reductions]] entries")
         return []
@@ -575,8 +613,7 @@ def _reductions(raw: Any, r: _Reader, names: set[str], components: dict[str, Com
     return out
 
 
-def _tables(raw: Any, r: _Reader, components: dict[str, Component], keys: dict[str, Key],
-            parameters: dict[str, Parameter]) -> list[Table]:
+def _tables(raw: Any, r: _Reader, components: dict, keys: dict, parameters: dict[str, Parameter]) -> list[Table]:
     section = r.table(raw, ("tables",))
     out: list[Table] = []
     used: dict[str, str] = {}
