@@ -94,7 +94,8 @@ def _check_output(output: Optional[Path]) -> None:
 def _console():
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 220)
+    # a terminal gets its own width; a pipe or file gets the whole table, unwrapped
+    return Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 400)
 
 
 @app.command()
@@ -145,7 +146,7 @@ def allocate(
             from rich.console import Console
 
             with open(output, "w", encoding="utf-8") as fh:
-                print_allocation(allocation, Console(file=fh, width=220, highlight=False))
+                print_allocation(allocation, Console(file=fh, width=400, highlight=False))
         else:
             print_allocation(allocation, _console())
 

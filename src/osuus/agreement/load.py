@@ -9,6 +9,7 @@ expected. The format is documented in docs/agreement-format.md.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 import tomllib
 from decimal import Decimal
@@ -71,7 +72,9 @@ class _Reader:
     def fields(self, data: dict, path: tuple, allowed: set[str]) -> None:
         for name in data:
             if name not in allowed:
-                self.problem(path + (name,), f"unknown field '{name}'; expected one of: {', '.join(sorted(allowed))}")
+                close = difflib.get_close_matches(str(name), allowed, n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                self.problem(path + (name,), f"unknown field '{name}'{hint}; expected one of: {', '.join(sorted(allowed))}")
 
     def text(self, data: dict, path: tuple, name: str, *, required: bool = False, default: str = "") -> str:
         value = data.get(name)
@@ -151,13 +154,19 @@ def load_agreement(path: str | FsPath) -> tuple[Agreement | None, list[Problem]]
     """Read and check an agreement file; return it with every problem found."""
     file = str(path)
     try:
-        source = FsPath(path).read_text(encoding="utf-8")
+        raw = FsPath(path).read_bytes()
     except FileNotFoundError:
         return None, [Problem("file not found", file)]
-    except UnicodeDecodeError as exc:
-        return None, [Problem(f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})", file)]
+    except IsADirectoryError:
+        return None, [Problem("expected a file, found a folder", file)]
     except OSError as exc:
         return None, [Problem(f"cannot read the file: {exc.strerror}", file)]
+    try:
+        source = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return None, [Problem(f"the file is not UTF-8 text: byte {raw[exc.start]:#04x} here is not UTF-8 (save the file as UTF-8)",
+                              file, line)]
     return parse_agreement(source, file)
 
 
@@ -171,17 +180,17 @@ def parse_agreement(source: str, file: str = "<agreement>") -> tuple[Agreement |
     try:
         data = tomllib.loads(source, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:
-        data = _without_duplicates(source, index) if duplicates else None
-        if data is None and duplicates:
-            return None, duplicates
-        message = str(exc)
-        match = re.search(r"\(at line (\d+), column (\d+)\)", message)
-        line = int(match.group(1)) if match else None
-        text = re.sub(r"\s*\(at line \d+, column \d+\)", "", message)
-        if match:
-            text += f" (column {match.group(2)})"
+        problems = list(duplicates)
+        data = None
+        if duplicates:  # tomllib stops at the first repeated key: parse again without them
+            try:
+                data = _without_duplicates(source, index)
+            except tomllib.TOMLDecodeError as again:
+                problems.append(_syntax_problem(again, file))
+        else:
+            problems.append(_syntax_problem(exc, file))
         if data is None:
-            return None, [Problem(f"TOML syntax error: {text}", file, line)]
+            return None, sorted(problems, key=lambda p: p.line or 0)
     reader = _Reader(file, index)
     reader.problems.extend(duplicates)
     _refuse_personal_codes(data, (), reader)
@@ -191,16 +200,22 @@ def parse_agreement(source: str, file: str = "<agreement>") -> tuple[Agreement |
     return agreement, []
 
 
-def _without_duplicates(source: str, index: LineIndex) -> dict | None:
-    """Parse again with the repeated key lines left out, to find the file's other problems."""
+def _syntax_problem(exc: tomllib.TOMLDecodeError, file: str) -> Problem:
+    message = str(exc)
+    match = re.search(r"\(at line (\d+), column (\d+)\)", message)
+    text = re.sub(r"\s*\(at line \d+, column \d+\)", "", message)
+    if match:
+        text += f" (column {match.group(2)})"
+    return Problem(f"TOML syntax error: {text}", file, int(match.group(1)) if match else None)
+
+
+def _without_duplicates(source: str, index: LineIndex) -> dict:
+    """Parse again with the repeated key lines commented out (line numbers stay)."""
     lines = source.splitlines()
     for path, line, _first in index.duplicates:
         if not lines[line - 1].lstrip().startswith("["):
             lines[line - 1] = "# " + lines[line - 1]
-    try:
-        return tomllib.loads("\n".join(lines), parse_float=Decimal)
-    except tomllib.TOMLDecodeError:
-        return None
+    return tomllib.loads("\n".join(lines), parse_float=Decimal)
 
 
 def _refuse_personal_codes(data: Any, path: tuple, r: _Reader) -> None:
@@ -372,7 +387,7 @@ def _keys(raw: Any, r: _Reader, names: set[str]) -> dict[str, Key]:
         if kind == "count":
             r.fields(item, path, {"kind", "label", "date", "source", "reference", "note", "values"})
             values = _municipality_numbers(item.get("values"), path + ("values",), r, names, what="a count")
-            missing = sorted(names - set(values))
+            missing = sorted(names - set(item.get("values") or {}))
             if isinstance(item.get("values"), dict) and missing:
                 r.problem(path + ("values",), f"missing value for {', '.join(missing)} in '{label}': every municipality needs one")
             date = item.get("date")
@@ -407,7 +422,7 @@ def _keys(raw: Any, r: _Reader, names: set[str]) -> dict[str, Key]:
             total = sum(shares.values(), D(0))
             if shares and abs(total - 1) > _TOLERANCE:
                 r.problem(path + ("shares",), f"fixed shares must add up to 100 %, they add up to {total * 100:f} %")
-            missing = sorted(names - set(shares))
+            missing = sorted(names - set(item.get("shares") or {}))
             if isinstance(item.get("shares"), dict) and missing:
                 r.problem(path + ("shares",), f"missing share for {', '.join(missing)} (write 0 for none)")
             out[name] = FixedKey(name, label, frozen_map(shares), reference)
@@ -535,7 +550,7 @@ def _unit(cid: str, item: dict, path: tuple, r: _Reader, keys: dict[str, Key], n
     if isinstance(quantity_raw, str):
         quantity = quantity_raw
         _unit_key(quantity, path + ("quantity",), r, keys)
-        if price is None and tier is None:
+        if "price" not in item and tier is None and "tier" not in item:
             r.problem(path, "a unit service needs a 'price', or 'tiers' with the 'tier' that prices everyone")
     elif isinstance(quantity_raw, dict):
         quantity = {}

@@ -50,13 +50,15 @@ def print_allocation(allocation: Allocation, console) -> None:
         for block in sheet.blocks:
             table = Table(title=block.title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False,
                           pad_edge=False, header_style="bold")
+            cells = [[format_cell(c, places) for c in row] for row in block.rows]
             for i, head in enumerate(block.header):
-                table.add_column(head, justify="left" if i == 0 else "right", overflow="fold",
-                                 max_width=None if i == 0 else 16)
+                # wrap headers between words only; never break a name or a number
+                widest = max([len(w) for w in head.split()] + [len(r[i]) for r in cells if i < len(r)])
+                table.add_column(head, justify="left" if i == 0 else "right", no_wrap=(i == 0),
+                                 min_width=widest, max_width=None if i == 0 else max(widest, 22))
             last = len(block.rows) - block.total_rows
-            for n, row in enumerate(block.rows):
-                table.add_row(*(format_cell(c, places) for c in row), end_section=(n == last - 1),
-                              style="bold" if n >= last else None)
+            for n, row in enumerate(cells):
+                table.add_row(*row, end_section=(n == last - 1), style="bold" if n >= last else None)
             console.print(table)
     for warning in allocation.warnings:
         console.print(f"[yellow]Huomio:[/yellow] {warning}", highlight=False)
