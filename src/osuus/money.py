@@ -107,20 +107,17 @@ def cents(value: Decimal) -> str:
     return str(round_to(value, CENT, "half_up"))
 
 
+_QUANTA = {places: Decimal(1).scaleb(-places) for places in range(0, 13)}
+_HALF_UP = decimal.Context(prec=50, rounding=decimal.ROUND_HALF_UP)
+
+
 def fmt_number(value: Decimal, places: int = 0, *, decimal_sep: str = ",", group_sep: str = " ") -> str:
     """Format as the appendix does: `1 234` or `1 234,56` (half-up to `places`)."""
-    quantum = Decimal(1).scaleb(-places)
-    q = round_to(value, quantum, "half_up")
-    sign = "-" if q < 0 else ""
-    text = f"{abs(q):.{places}f}"
-    whole, _, frac = text.partition(".")
-    groups = []
-    while len(whole) > 3:
-        groups.insert(0, whole[-3:])
-        whole = whole[:-3]
-    groups.insert(0, whole)
-    out = sign + group_sep.join(groups)
-    return out + (decimal_sep + frac if frac else "")
+    quantum = _QUANTA.get(places) or Decimal(1).scaleb(-places)
+    q = value.quantize(quantum, context=_HALF_UP)
+    if q == 0:
+        q = abs(q)  # no "-0"
+    return f"{q:,.{places}f}".replace(",", "\x00").replace(".", decimal_sep).replace("\x00", group_sep)
 
 
 def fmt_money(value: Decimal, places: int = 2) -> str:

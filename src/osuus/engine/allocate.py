@@ -125,7 +125,10 @@ class _Work:
     """Mutable scratch space while one allocation is computed."""
 
     agreement: Agreement
+    names: tuple[str, ...] = ()
     values: dict[str, dict[str, Decimal]] = field(default_factory=dict)
+    totals: dict[str, Decimal] = field(default_factory=dict)  # sum of each count/derived key
+    share_figures: dict[tuple[str, str], Figure] = field(default_factory=dict)
     figures: dict[str, dict[str, Figure]] = field(default_factory=dict)
     shares: dict[str, dict[str, Decimal]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
@@ -138,7 +141,7 @@ class _Work:
 def allocate(agreement: Agreement) -> Allocation:
     """Compute every share of the agreement; never raises for data it was given."""
     with decimal.localcontext(CONTEXT):
-        work = _Work(agreement)
+        work = _Work(agreement, agreement.names)
         for name in agreement.keys:
             _key_values(work, name)
         components = {}
@@ -188,6 +191,13 @@ def _key_values(work: _Work, name: str) -> dict[str, Decimal] | None:
     return values
 
 
+def _key_total(work: _Work, name: str) -> Decimal:
+    total = work.totals.get(name)
+    if total is None:
+        total = work.totals[name] = sum(work.values[name].values(), ZERO)
+    return total
+
+
 def _key_shares(work: _Work, name: str) -> dict[str, Decimal] | None:
     """Each municipality's share (summing to 1) under a key."""
     if name in work.shares:
@@ -196,7 +206,7 @@ def _key_shares(work: _Work, name: str) -> dict[str, Decimal] | None:
     if isinstance(key, FixedKey):
         shares = dict(key.shares)
     elif isinstance(key, MixKey):
-        shares = {m: ZERO for m in work.agreement.names}
+        shares = {m: ZERO for m in work.names}
         for part, weight in key.weights:
             part_shares = _key_shares(work, part)
             if part_shares is None:
@@ -205,7 +215,7 @@ def _key_shares(work: _Work, name: str) -> dict[str, Decimal] | None:
                 shares[m] += weight * s
     else:
         values = _key_values(work, name) or {}
-        total = sum(values.values(), ZERO)
+        total = _key_total(work, name)
         if total <= 0:
             work.problem(f"keys.{name}", f"the key '{name}' adds up to {total}; a key that divides a cost needs a positive total")
             return None
@@ -235,28 +245,38 @@ def _pool(work: _Work, comp: PoolComponent) -> ComponentResult | None:
         return None
     amounts, figures = {}, {}
     values = work.values.get(comp.key)
+    total_num = Num(total_value)
     if values is not None:  # count or derived key: show value / key total
-        key_total = sum(values.values(), ZERO)
+        key_total = _key_total(work, comp.key)
         key_total_fig = Num(key_total, COUNT)
-        for m in work.agreement.names:
+        key_figures = work.figures[comp.key]
+        for m in work.names:
             v = values[m]
             amount = total_value * v / key_total
             amounts[m] = amount
-            figures[m] = Figure(comp.id, comp.label, amount, (Num(total_value), " × ", Num(v, COUNT), " / ", key_total_fig),
-                                comp.reference, (total, work.figures[comp.key][m]))
+            figures[m] = Figure(comp.id, comp.label, amount, (total_num, " × ", Num(v, COUNT), " / ", key_total_fig),
+                                comp.reference, (total, key_figures[m]))
     else:  # mixed or fixed key: show the share
-        for m in work.agreement.names:
+        for m in work.names:
             s = shares.get(m, ZERO)
             amount = total_value * s
             amounts[m] = amount
             share_fig = _share_figure(work, key, m, s)
-            figures[m] = Figure(comp.id, comp.label, amount, (Num(total_value), " × ", Num(s, RATE)),
+            figures[m] = Figure(comp.id, comp.label, amount, (total_num, " × ", Num(s, RATE)),
                                 comp.reference, (total, share_fig))
     return ComponentResult(comp.id, comp.label, "pool", total, amounts, figures, comp.reference, None,
                            comp.cost.value, overhead_value)
 
 
 def _share_figure(work: _Work, key, m: str, share: Decimal) -> Figure:
+    """How a municipality's share under a mixed or fixed key is made (built once per key)."""
+    cached = work.share_figures.get((key.name, m))
+    if cached is None:
+        cached = work.share_figures[(key.name, m)] = _make_share_figure(work, key, m, share)
+    return cached
+
+
+def _make_share_figure(work: _Work, key, m: str, share: Decimal) -> Figure:
     if isinstance(key, FixedKey):
         return given(key.name, key.label, share, key.reference, RATE)
     expr: list = []
@@ -270,7 +290,7 @@ def _share_figure(work: _Work, key, m: str, share: Decimal) -> Figure:
         if part in work.values:
             vals = work.values[part]
             inputs.append(Figure(part, part_key.label, part_share,
-                                 (Num(vals[m], COUNT), " / ", Num(sum(vals.values(), ZERO), COUNT)),
+                                 (Num(vals[m], COUNT), " / ", Num(_key_total(work, part), COUNT)),
                                  part_key.reference, (), RATE))
         else:
             inputs.append(_share_figure(work, part_key, m, part_share))
@@ -278,10 +298,12 @@ def _share_figure(work: _Work, key, m: str, share: Decimal) -> Figure:
 
 
 def _unit(work: _Work, comp: UnitComponent) -> ComponentResult:
-    names = work.agreement.names
+    names = work.names
     payer = comp.remainder
     amounts, figures = {}, {}
     priced = comp.priced_quantities()
+    price_nums = [Num(price) for _, price, _ in priced]
+    price_reference = _price_reference(comp)
     charged_total = ZERO
     for m in names:
         if m == payer:
@@ -294,11 +316,11 @@ def _unit(work: _Work, comp: UnitComponent) -> ComponentResult:
             amount += qty * price
             if i:
                 expr.append(" + ")
-            expr.extend([Num(qty, COUNT), " × ", Num(price)])
+            expr.extend([Num(qty, COUNT), " × ", price_nums[i]])
             inputs.append(work.figures[key][m])
         amounts[m] = amount
         charged_total += amount
-        figures[m] = Figure(comp.id, comp.label, amount, tuple(expr), _price_reference(comp), tuple(inputs))
+        figures[m] = Figure(comp.id, comp.label, amount, tuple(expr), price_reference, tuple(inputs))
     if payer is not None and comp.total_cost is not None:
         total = given(f"{comp.id}.total", f"{comp.label}: kokonaiskustannus", comp.total_cost.value,
                       comp.total_cost.reference)
@@ -356,7 +378,7 @@ def _absorb(work: _Work, red: Reduction, c: str, comp: ComponentResult, amount: 
             host: str, absorbed: dict) -> None:
     label = f"Alennuksen siirto: {red.municipality} ({comp.label})"
     if red.absorbed_by == "others":
-        others = [m for m in work.agreement.names if m not in reduced]
+        others = [m for m in work.names if m not in reduced]
         weight_total = sum((comp.amounts[m] for m in others), ZERO)
         if weight_total > 0:
             for m in others:
@@ -382,7 +404,7 @@ def _table(work: _Work, table: Table, components: Mapping[str, ComponentResult],
     sums = {c: ZERO for c in table.components}
     grand = {"total": ZERO, "reduction": ZERO, "absorbed": ZERO, "payment": ZERO}
     ref = table.reference
-    for m in agreement.names:
+    for m in work.names:
         amounts = {c: components[c].amounts[m] for c in table.components}
         figures = {c: components[c].figures[m] for c in table.components}
         total_value = sum(amounts.values(), ZERO)

@@ -16,11 +16,14 @@ def explanation_text(allocation: Allocation, municipality: str) -> str:
     for table, figures in allocation.explain(municipality):
         out.append(f"{table.table.caption}: {table.table.title}".strip(": "))
         shown: set[int] = set()
+        lines: dict[int, str] = {}  # a shared input (a pool total, a key) is formatted once
         for top in figures:
             stack = [(0, top)]
             while stack:
                 depth, fig = stack.pop()
-                line = fig.line()
+                line = lines.get(id(fig))
+                if line is None:
+                    line = lines[id(fig)] = fig.line()
                 if depth == 0 and fig.unit == EUR and fig.name != "invoiced":
                     line += f"  (taulukossa {fmt_number(fig.value, places)})"
                 if id(fig) in shown and fig.inputs:
