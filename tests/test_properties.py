@@ -11,11 +11,11 @@ Numbers are drawn as integers and turned into `Decimal`s; no float is ever made.
 from __future__ import annotations
 
 import decimal
+import os
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -33,8 +33,9 @@ NAME_ALPHABET = "abcdefghijklmnopqrstuvwxyzåäöABCDEFGHIJKLMNOPQRSTUVWXYZÅÄ�
 
 PRECISION = Decimal("1e-30")
 
+#: OSUUS_PROPERTY_EXAMPLES=2000 searches harder (the default keeps the file under ~15 s).
 SETTINGS = settings(
-    max_examples=60,
+    max_examples=int(os.environ.get("OSUUS_PROPERTY_EXAMPLES", "60")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
