@@ -1,0 +1,216 @@
+"""Choosing the database, making engines and sessions, and migrating.
+
+The database is named by `--db` (a path or a URL), else by the environment
+variable `OSUUS_DATABASE_URL`, else it is the SQLite file `osuus.db` in the
+user's data folder. SQLite and PostgreSQL are supported.
+
+SQLite is configured so that transactions are real: SQLAlchemy emits
+`BEGIN IMMEDIATE` itself (the documented recipe for the pysqlite driver), so a
+transaction takes the write lock when it starts, and concurrent writers wait
+for one another (up to `busy_timeout`) instead of failing halfway with
+"database is locked". Foreign keys are enforced and the journal is WAL.
+
+The schema is migrated with alembic; the scripts ship inside the package
+(`osuus/store/migrations`), and no alembic.ini is needed at run time.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+ENV_URL = "OSUUS_DATABASE_URL"
+DEFAULT_FILE_NAME = "osuus.db"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
+
+SQLITE_PRAGMAS = (
+    # busy_timeout first: switching to WAL may itself have to wait for a lock.
+    "PRAGMA busy_timeout=30000",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+)
+
+
+class NotMigrated(Exception):
+    """The database is empty or its schema is not the one this program needs."""
+
+    def __init__(self, message: str):
+        self.message = message
+        super().__init__(message)
+
+
+# --- choosing the database ---------------------------------------------------
+
+
+def _normalise(value: str) -> str:
+    """A URL as is (postgresql:// gets the psycopg 3 driver); a path as a SQLite URL."""
+    value = value.strip()
+    if _SCHEME.match(value):
+        for plain in ("postgresql://", "postgres://"):
+            if value.startswith(plain):
+                return "postgresql+psycopg://" + value[len(plain):]
+        return value
+    path = Path(value).expanduser().resolve()
+    return f"sqlite:///{path}"
+
+
+def default_path() -> Path:
+    """The SQLite file used when nothing else is said; its folder is created."""
+    import platformdirs
+
+    folder = Path(platformdirs.user_data_dir("osuus"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / DEFAULT_FILE_NAME
+
+
+def resolve_url(explicit: str | None) -> str:
+    """`--db` if given, else $OSUUS_DATABASE_URL, else `osuus.db` in the user's data folder."""
+    if explicit:
+        return _normalise(explicit)
+    from_env = os.environ.get(ENV_URL, "").strip()
+    if from_env:
+        return _normalise(from_env)
+    return f"sqlite:///{default_path()}"
+
+
+def display_name(url_or_engine: str | Engine) -> str:
+    """The database as it may be shown to a person: a file path, or the URL without its password."""
+    url = url_or_engine.url if isinstance(url_or_engine, Engine) else make_url(url_or_engine)
+    if url.get_backend_name() == "sqlite":
+        return url.database or ":memory:"
+    return url.render_as_string(hide_password=True)
+
+
+# --- engines and sessions ----------------------------------------------------
+
+
+def _sqlite_on_connect(dbapi_connection, connection_record) -> None:
+    # Take BEGIN away from the sqlite3 module (which would not emit it before
+    # SELECT or DDL); `_sqlite_on_begin` emits it instead.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        for pragma in SQLITE_PRAGMAS:
+            cursor.execute(pragma)
+    finally:
+        cursor.close()
+
+
+def _sqlite_on_begin(conn) -> None:
+    # IMMEDIATE: the write lock is taken at the start, so writers queue up
+    # (busy_timeout) rather than fail when a read turns into a write.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite gets its pragmas and real transactions."""
+    backend = make_url(url).get_backend_name()
+    if backend == "sqlite":
+        engine = create_engine(url)
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+        return engine
+    if backend == "postgresql":
+        return create_engine(url, pool_pre_ping=True)
+    return create_engine(url)
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+# --- migrations ----------------------------------------------------------------
+
+
+def alembic_config(url: str | None = None):
+    """An alembic Config built in code, pointing at the packaged migrations."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    if url is not None:
+        # Passed as an attribute, not as sqlalchemy.url: a '%' in a password
+        # would upset configparser's interpolation.
+        config.attributes["url"] = url
+    return config
+
+
+def head_revision() -> str | None:
+    """The newest revision of the shipped migrations."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at; None when it has never been migrated."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(url: str) -> tuple[str | None, str | None]:
+    """Run `alembic upgrade head`; return the revisions (before, after).
+
+    before == after means there was nothing to do.
+    """
+    from alembic import command
+
+    engine = make_engine(url)
+    try:
+        before = current_revision(engine)
+    finally:
+        engine.dispose()
+    command.upgrade(alembic_config(url), "head")
+    engine = make_engine(url)
+    try:
+        after = current_revision(engine)
+    finally:
+        engine.dispose()
+    return before, after
+
+
+def _known_revision(revision: str) -> bool:
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    try:
+        return ScriptDirectory.from_config(alembic_config()).get_revision(revision) is not None
+    except CommandError:
+        return False
+
+
+def require_migrated(engine: Engine) -> None:
+    """Raise NotMigrated unless the database's schema is at the shipped head."""
+    name = display_name(engine)
+    head = head_revision()
+    current = current_revision(engine)
+    if current == head:
+        return
+    if current is None:
+        raise NotMigrated(
+            f"Tietokanta {name} on tyhjä tai alustamaton: aja ensin `osuus db upgrade`. "
+            f"(The database {name} is empty or not initialised: run `osuus db upgrade` first.)"
+        )
+    if not _known_revision(current):
+        raise NotMigrated(
+            f"Tietokanta {name} on versiossa {current}, jota tämä ohjelma ei tunne "
+            f"(uusin tuntemani on {head}): tietokanta on uudempi kuin ohjelma, päivitä osuus. "
+            f"(The database {name} is at revision {current}, which this program does not know "
+            f"(its newest is {head}): the database is newer than the program; update osuus.)"
+        )
+    raise NotMigrated(
+        f"Tietokanta {name} on versiossa {current}, ohjelma tarvitsee version {head}: "
+        f"aja `osuus db upgrade`. "
+        f"(The database {name} is at revision {current}, this program needs {head}: "
+        f"run `osuus db upgrade`.)"
+    )

@@ -1,0 +1,70 @@
+"""Exact column types: money and quantities never become floats.
+
+PostgreSQL stores them as NUMERIC. SQLite has no exact decimal type (a NUMERIC
+column there holds REAL), so on SQLite they are stored as integers of the
+smallest unit (cents, ten-thousandths); SUM() over integers is exact, and the
+result processor turns them back into Decimal. Both databases therefore sum
+money in SQL exactly.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, Numeric
+from sqlalchemy.types import TypeDecorator
+
+
+class _ScaledDecimal(TypeDecorator):
+    impl = Numeric
+    cache_ok = True
+    scale = 2
+    precision = 18
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(Numeric(self.precision, self.scale, asdecimal=True))
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if isinstance(value, float):
+            raise TypeError("a float on a money path: use Decimal")
+        value = Decimal(value)
+        scaled = value.scaleb(self.scale)
+        if scaled != scaled.to_integral_value():  # never round silently, on any database
+            raise ValueError(f"{value} has more than {self.scale} decimals")
+        if dialect.name == "sqlite":
+            return int(scaled)  # SQLite integers are 64-bit: ±9.2e18 units, e.g. ±9.2e16 € in cents
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return Decimal(int(value)).scaleb(-self.scale)
+        return Decimal(value)
+
+
+class Money(_ScaledDecimal):
+    """Euros with cents: NUMERIC(18, 2); integer cents on SQLite."""
+
+    cache_ok = True
+    scale = 2
+
+
+class Quantity(_ScaledDecimal):
+    """Hours, visits, kilometres, days: NUMERIC(18, 4); integer 1/10 000 units on SQLite."""
+
+    cache_ok = True
+    scale = 4
+
+
+class Price(_ScaledDecimal):
+    """Unit prices, which may carry more than cents once confirmed: NUMERIC(20, 6).
+    On SQLite the integer of millionths limits a price to about 9.2e12 €."""
+
+    cache_ok = True
+    scale = 6
+    precision = 20
