@@ -188,6 +188,12 @@ def _main(version: bool = typer.Option(False, "--version", callback=_version, is
     """osuus: kuntien kustannustenjako."""
 
 
+
+
+# The ledger commands register themselves on `app` (their heavy imports stay inside the commands).
+import osuus.cli_ledger  # noqa: E402,F401
+
+
 def main() -> None:
     app()
 

@@ -27,3 +27,11 @@ def contains_personal_code(text: str) -> bool:
 def masked(code: str) -> str:
     """Show a found code without repeating it whole: 131052-***T."""
     return code[:7] + "***" + code[-1:]
+
+
+SMALL_COUNT = 5
+
+
+def shown_count(count: int, threshold: int = SMALL_COUNT) -> str:
+    """A count of people as a report may show it: under `threshold` (but not 0) is '<5'."""
+    return f"<{threshold}" if 0 < count < threshold else str(count)

@@ -18,6 +18,9 @@ from typing import Any, Callable
 
 from osuus.agreement.model import (
     Agreement,
+    Billing,
+    EventPricing,
+    Travel,
     Component,
     CountKey,
     DerivedKey,
@@ -240,7 +243,7 @@ def _refuse_personal_codes(data: Any, path: tuple, r: _Reader) -> None:
 
 def _build(data: dict, r: _Reader, file: str) -> Agreement | None:
     r.fields(data, (), {"agreement", "rounding", "parameters", "municipalities", "keys", "components",
-                        "reductions", "tables"})
+                        "reductions", "tables", "billing"})
     head = r.table(data.get("agreement"), ("agreement",))
     r.fields(head, ("agreement",), {"id", "year", "title", "host", "currency", "source", "reference"})
     agreement_id = r.text(head, ("agreement",), "id", required=True)
@@ -270,6 +273,7 @@ def _build(data: dict, r: _Reader, file: str) -> Agreement | None:
     declared = _declared(data.get("components"))
     reductions = _reductions(data.get("reductions", []), r, names, declared, host)
     tables = _tables(data.get("tables"), r, declared, _declared(data.get("keys")), parameters)
+    billing = _billing(data.get("billing"), r, components, declared, tables)
     if r.problems:
         return None
     return Agreement(
@@ -278,7 +282,7 @@ def _build(data: dict, r: _Reader, file: str) -> Agreement | None:
         components=frozen_map(components), tables=tuple(tables), reductions=tuple(reductions),
         parameters=frozen_map(parameters), shown=shown, invoiced=invoiced, currency=currency,
         source=r.text(head, ("agreement",), "source"), reference=r.text(head, ("agreement",), "reference"),
-        file=file,
+        file=file, billing=billing,
     )
 
 
@@ -667,3 +671,57 @@ def _tables(raw: Any, r: _Reader, components: dict, keys: dict, parameters: dict
         if cid not in used and section:
             r.problem(("components", cid), f"component '{cid}' is in no table; add it to one of [tables]")
     return out
+
+
+def _billing(raw: Any, r: _Reader, components: dict[str, Component], declared: dict, tables: list[Table]) -> Billing | None:
+    """The [billing] section: periods, payment terms, what is billed how, travel rates."""
+    if raw is None:
+        return None
+    path = ("billing",)
+    section = r.table(raw, path)
+    r.fields(section, path, {"period", "payment_terms_days", "advance", "events", "travel",
+                             "interpretation_reference", "reference"})
+    period = section.get("period", "month")
+    if period not in ("month", "quarter"):
+        r.problem(path + ("period",), f"expected 'month' or 'quarter', found {period!r}")
+        period = "month"
+    terms = section.get("payment_terms_days", 21)
+    if not isinstance(terms, int) or isinstance(terms, bool) or not 0 <= terms <= 365:
+        r.problem(path + ("payment_terms_days",), f"expected a number of days (0–365), found {terms!r}")
+        terms = 21
+    table_ids = {t.id: t for t in tables}
+    advance = r.name_list(section, path, "advance")
+    for t in advance:
+        if t not in table_ids:
+            r.problem(path + ("advance",), f"unknown table '{t}'; expected one of: {', '.join(table_ids)}")
+    advanced_components = {c for t in advance if t in table_ids for c in table_ids[t].components}
+    events: dict[str, EventPricing] = {}
+    for cid, item in r.table(section.get("events", {}), path + ("events",), required=False).items():
+        epath = path + ("events", cid)
+        item = r.table(item, epath)
+        r.fields(item, epath, {"unit", "price"})
+        if cid not in declared:
+            r.problem(epath, f"unknown component '{cid}'; expected one of: {', '.join(declared)}")
+            continue
+        if cid in advanced_components:
+            r.problem(epath, f"'{cid}' is already invoiced in advance (billing.advance); billing it per event too "
+                      "would bill it twice")
+        price = r.sourced(item, epath, "price", required=False)
+        comp = components.get(cid)
+        if isinstance(comp, PoolComponent) and price is None:
+            r.problem(epath, f"'{cid}' is a pool: billing it per event needs a 'price' per unit")
+        if isinstance(comp, UnitComponent) and comp.tiers and price is None and comp.tier is None:
+            pass  # priced by the event's integration year
+        events[cid] = EventPricing(cid, r.text(item, epath, "unit", default="kpl"), price)
+    travel = None
+    if "travel" in section:
+        tpath = path + ("travel",)
+        item = r.table(section["travel"], tpath)
+        r.fields(item, tpath, {"per_diem", "km_rate", "reference"})
+        reference = r.text(item, tpath, "reference")
+        per_diem = r.sourced(item, tpath, "per_diem", default_reference=reference)
+        km_rate = r.sourced(item, tpath, "km_rate", default_reference=reference)
+        if per_diem is not None and km_rate is not None:
+            travel = Travel(per_diem, km_rate, reference)
+    return Billing(period, terms, advance, frozen_map(events), travel,
+                   r.text(section, path, "interpretation_reference"), r.text(section, path, "reference"))

@@ -187,6 +187,37 @@ class Table:
 
 
 @dataclass(frozen=True, slots=True)
+class EventPricing:
+    """A component billed afterwards per service event (kohta 5: laskutetaan jälkikäteen)."""
+
+    component: str
+    unit: str  # what one unit of quantity is: "tunti", "kartoitus", "asiakas"
+    price: Sourced | None = None  # needed for a pool billed by events; unit services use their own price
+
+
+@dataclass(frozen=True, slots=True)
+class Travel:
+    """On-site delivery: the ordering municipality pays per diem and mileage."""
+
+    per_diem: Sourced
+    km_rate: Sourced
+    reference: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Billing:
+    """How the agreement's money is invoiced during the year."""
+
+    period: str = "month"  # "month" | "quarter"
+    payment_terms_days: int = 21
+    advance_tables: tuple[str, ...] = ()  # tables invoiced as equal instalments of the year's payment
+    events: Mapping[str, EventPricing] = field(default_factory=dict)
+    travel: Travel | None = None
+    interpretation_reference: str = ""
+    reference: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Agreement:
     id: str
     year: int
@@ -204,6 +235,7 @@ class Agreement:
     source: str = ""
     reference: str = ""
     file: str = ""
+    billing: Billing | None = None
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -218,6 +250,34 @@ class Agreement:
             if m.name == name:
                 return m
         raise KeyError(name)
+
+    def by_code(self, code: str) -> Municipality | None:
+        for m in self.municipalities:
+            if m.code == code:
+                return m
+        return None
+
+    @property
+    def host_municipality(self) -> Municipality:
+        return self.municipality(self.host)
+
+    def event_price(self, component: str, integration_year: int | None) -> tuple[Decimal, str] | None:
+        """The agreed price of one unit of a service event, with its clause; None if not priced."""
+        comp = self.components.get(component)
+        pricing = self.billing.events.get(component) if self.billing else None
+        if comp is None or pricing is None:
+            return None
+        if pricing.price is not None:
+            return pricing.price.value, pricing.price.reference
+        if isinstance(comp, UnitComponent):
+            if comp.tiers:
+                tier = comp.tier if integration_year is None else min(max(integration_year, 1), max(comp.tiers))
+                if tier is None:
+                    return None
+                return comp.tiers[tier], comp.tiers_reference or comp.reference
+            if comp.price is not None:
+                return comp.price.value, comp.price.reference
+        return None
 
     def find_municipality(self, text: str) -> Municipality | None:
         """Look up by name (any case, Finnish or Swedish) or by official code."""

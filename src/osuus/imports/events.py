@@ -1,0 +1,143 @@
+"""Service events: one service delivered to a member's resident, billed afterwards.
+
+A CSV or XLSX file with a header row (column names in any case and order):
+
+| column | required | content |
+|---|---|---|
+| `event_id` | yes | the event's id in the source system, at most 100 characters, unique in the file |
+| `date` | yes | `YYYY-MM-DD` or Finnish `D.M.YYYY`; in a year the context has an agreement for (and in `context.year` when given) |
+| `component` | yes | a component id of that year's agreement (`mainio`, `alkukartoitus`, …); when the agreement lists the components billed per event (`[billing.events]`), one of those |
+| `municipality` | yes | the customer's home municipality: official code (`790`, `020`; `20` is read as `020`) or Finnish or Swedish name, any case |
+| `customer` | yes | pseudonymous customer id (`A-000123`), at most 100 characters; never a personal identity code |
+| `quantity` | yes | hours, visits or customers as the component counts them: ≥ 0, decimal comma or point, at most 4 decimals |
+| `integration_year` | no | 1 … 5; required for a component priced by integration year (tiers without a fixed tier) |
+| `travel_days` | no | on-site delivery: per diem days, ≥ 0, at most 4 decimals |
+| `km` | no | on-site delivery: kilometres driven, ≥ 0, at most 4 decimals |
+| `interpretation_cost` | no | interpretation billed at cost, euros ≥ 0, at most 2 decimals |
+
+Any cell holding a valid Finnish personal identity code refuses its row; so
+does a value under a column without a name. Other columns are refused (a
+misspelt optional column would otherwise lose its data).
+
+`iter_events` streams: memory stays flat whatever the file's size, but for the
+set of event ids seen (to find an id used twice in the file).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from osuus.agreement.model import Agreement, UnitComponent
+from osuus.billing.records import ServiceEventRecord
+from osuus.imports import ImportContext, ProblemList, RowProblem
+from osuus.imports.tables import RowCheck, file_label, municipality_text, read_rows
+from osuus.money import ZERO
+
+REQUIRED = ("event_id", "date", "component", "municipality", "customer", "quantity")
+OPTIONAL = ("integration_year", "travel_days", "km", "interpretation_cost")
+COLUMNS = REQUIRED + OPTIONAL
+
+MAX_ID_LENGTH = 100
+QUANTITY_PLACES = 4
+MONEY_PLACES = 2
+INTEGRATION_YEARS = (1, 5)
+
+
+def parse_events(path: str | Path, context: ImportContext) -> tuple[list[ServiceEventRecord], list[RowProblem]]:
+    """Every valid event of the file, and a problem for every bad row (a `ProblemList`)."""
+    problems = ProblemList()
+    records = list(iter_events(path, context, problems))
+    return records, problems
+
+
+def iter_events(path: str | Path, context: ImportContext, problems: list[RowProblem], *,
+                file: str | None = None) -> Iterator[ServiceEventRecord]:
+    """Yield the valid events of the file one by one; append a problem for every bad row to `problems`.
+
+    Pass a `ProblemList` to keep at most its limit of problems while counting
+    them all. The file is good only if `problems` is still empty at the end.
+    """
+    label = file if file is not None else file_label(path)
+    seen: set[str] = set()
+    for row, cells in read_rows(path, problems, required=REQUIRED, optional=OPTIONAL, file=label):
+        record = _event(RowCheck(label, row, cells, problems), context, seen)
+        if record is not None:
+            yield record
+
+
+def tiered(component: object) -> bool:
+    """Priced by the customer's integration year: tiers, and no one tier fixed for all."""
+    return isinstance(component, UnitComponent) and bool(component.tiers) and component.tier is None
+
+
+def _billed_by_event(agreement: Agreement) -> tuple[str, ...]:
+    """The components the agreement bills per service event (its `[billing.events]`); () when it does not say."""
+    billing = getattr(agreement, "billing", None)
+    events = getattr(billing, "events", None) or {}
+    return tuple(events)
+
+
+def _event(r: RowCheck, context: ImportContext, seen: set[str]) -> ServiceEventRecord | None:
+    r.screen()
+    event_id = r.text("event_id", required=True, max_length=MAX_ID_LENGTH, what="the event id")
+    if event_id:
+        if event_id in seen:
+            r.problem("event_id", "the same event id is on an earlier row of this file")
+        seen.add(event_id)
+
+    date = r.date("date")
+    agreement: Agreement | None = None
+    if date is not None:
+        if date.year not in context.agreements:
+            r.problem("date", f"no agreement for {date.year}: events can be imported for {context.years_text()}")
+        elif context.year is not None and date.year != context.year:
+            r.problem("date", f"not in {context.year}, the year being imported")
+        else:
+            agreement = context.agreements[date.year]
+    if agreement is None:
+        agreement = context.agreement_for(date.year if date else None)
+
+    component_id = r.text("component", required=True, what="a component id of the agreement")
+    component = None
+    if component_id and agreement is not None:
+        component = agreement.components.get(component_id) or agreement.components.get(component_id.lower())
+        billed = _billed_by_event(agreement)
+        if component is None:
+            r.problem("component", f"unknown component: the {agreement.year} agreement has "
+                                   f"{', '.join(billed or agreement.components)}")
+        elif billed and component.id not in billed:
+            r.problem("component", f"{component.id} is not billed per service event in the {agreement.year} "
+                                   f"agreement: events are for {', '.join(billed)}")
+            component = None
+
+    municipality_code = None
+    municipality = r.text("municipality", required=True, what="a municipality code or name")
+    if municipality and agreement is not None:
+        found = agreement.find_municipality(municipality_text(municipality))
+        if found is None:
+            r.problem("municipality", f"unknown municipality: not a code or name of the {agreement.year} agreement")
+        else:
+            municipality_code = found.code
+
+    customer = r.text("customer", required=True, max_length=MAX_ID_LENGTH, what="a pseudonymous customer id")
+    quantity = r.decimal("quantity", what="a quantity", places=QUANTITY_PLACES, required=True)
+    integration_year = r.integer("integration_year", what="an integration year", minimum=INTEGRATION_YEARS[0],
+                                 maximum=INTEGRATION_YEARS[1])
+    if component is not None and tiered(component) and not r.cells.get("integration_year", ""):
+        r.problem("integration_year", f"missing: {component.id} is priced by integration year; "
+                                      f"give integration_year ({INTEGRATION_YEARS[0]}–{INTEGRATION_YEARS[1]})")
+    travel_days = r.decimal("travel_days", what="a number of travel days", places=QUANTITY_PLACES)
+    km = r.decimal("km", what="kilometres", places=QUANTITY_PLACES)
+    interpretation = r.decimal("interpretation_cost", what="an amount in euros", places=MONEY_PLACES,
+                               integer_digits_max=16)
+
+    if not r.ok:
+        return None
+    assert event_id and date and component_id and municipality_code and customer and quantity is not None
+    return ServiceEventRecord(
+        event_id=event_id, date=date, component=component.id if component else component_id,
+        municipality=municipality_code, customer=customer, quantity=quantity, integration_year=integration_year,
+        travel_days=travel_days if travel_days is not None else ZERO, km=km if km is not None else ZERO,
+        interpretation=interpretation if interpretation is not None else ZERO, source=r.source,
+    )

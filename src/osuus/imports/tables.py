@@ -1,0 +1,404 @@
+"""Read a CSV or XLSX file row by row, and check its cells.
+
+`read_rows` streams a file as `(row number, {column: text})`: the header row
+gives the column names (stripped, lower case), every cell is text (stripped),
+and the row number is the file's own line (CSV) or row (XLSX) number, the
+header being row 1. Fully empty rows are skipped. What makes the file
+unreadable (not UTF-8, an unknown extension, a damaged workbook, a missing
+required column) is reported as a problem, never raised.
+
+CSV: UTF-8 with or without a byte order mark; the delimiter is `;`, `,` or a
+tab, whichever the header line uses most (outside quotes); fields may be quoted
+("…") and then hold delimiters, quotes ("") and line breaks. A record that
+spans lines is numbered by its first line.
+
+XLSX: the first worksheet, read with openpyxl in read-only mode and with the
+cached values of formulas (`data_only`). Cells become text without passing
+through a float where it can be helped: integers as `str(int)`, dates as ISO
+`YYYY-MM-DD`. A cell Excel stores as a non-integer number reaches us as a
+Python float (the file itself holds only the shortest decimal text of a
+binary double); `Decimal(repr(value))` recovers exactly that shortest text
+(`0.1`, not `0.1000000000000000055…`), which is the number the user typed.
+This is the one place a float is touched, and it never takes part in arithmetic.
+
+`RowCheck` is the parsers' toolkit for one row: text, decimal, integer and date
+cells, each check reporting a `RowProblem` and marking the row bad.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import itertools
+import re
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
+from pathlib import Path
+
+from osuus.imports import RowProblem, problem_total
+from osuus.privacy import personal_codes_in
+
+#: (row number in the file, {column name: cell text})
+RowData = tuple[int, dict[str, str]]
+
+CSV_SUFFIXES = (".csv", ".tsv", ".txt")
+XLSX_SUFFIXES = (".xlsx", ".xlsm")
+DELIMITERS = (";", ",", "\t")
+
+def file_label(path: str | Path) -> str:
+    """How problems name a file: its name, without the directories."""
+    return Path(path).name
+
+
+def read_rows(path: str | Path, problems: list[RowProblem], *, required: Iterable[str] = (),
+              optional: Iterable[str] = (), file: str | None = None) -> Iterator[RowData]:
+    """Stream the data rows of a CSV or XLSX file; report unreadable input to `problems`.
+
+    `required` columns must all be in the header (else every missing one is
+    reported and no row is read). When `required` or `optional` is given, a
+    header column outside both is reported as unknown (a misspelt optional
+    column must not silently lose data), and so is a duplicated column name.
+    Cells in columns without a header name appear as `#N` (N = column number)
+    when they are not empty; `RowCheck.screen` refuses them.
+    """
+    label = file if file is not None else file_label(path)
+    suffix = Path(path).suffix.lower()
+    if suffix in CSV_SUFFIXES:
+        raw = _csv_rows(Path(path), label, problems)
+    elif suffix in XLSX_SUFFIXES:
+        raw = _xlsx_rows(Path(path), label, problems)
+    elif suffix == ".xls":
+        problems.append(RowProblem(label, None, "", "",
+                                   "the old Excel format (.xls) is not read: save the file as .xlsx or CSV UTF-8"))
+        return
+    else:
+        problems.append(RowProblem(label, None, "", "",
+                                   f"unknown file type {suffix or '(none)'!r}: expected .csv or .xlsx"))
+        return
+    before = problem_total(problems)
+    try:
+        yield from _with_header(raw, label, problems, tuple(required), tuple(optional), before)
+    finally:
+        raw.close()  # a workbook is closed even when the reader stops early
+
+
+def _with_header(raw: Iterator[tuple[int, list[str]]], label: str, problems: list[RowProblem],
+                 required: tuple[str, ...], optional: tuple[str, ...], before: int) -> Iterator[RowData]:
+    header: list[str] | None = None
+    for number, cells in raw:
+        cells = [c.strip() for c in cells]
+        if header is None:
+            if not any(cells):
+                continue  # blank lines before the header
+            header = [c.lower() for c in cells]
+            if header[0].startswith("\ufeff"):
+                header[0] = header[0].lstrip("\ufeff")
+            if not _header_ok(header, number, label, problems, required, optional):
+                return
+            continue
+        if not any(cells):
+            continue
+        row: dict[str, str] = {}
+        for index, name in enumerate(header):
+            if name:
+                row[name] = cells[index] if index < len(cells) else ""
+        for index in range(len(header), len(cells)):
+            if cells[index]:
+                row[f"#{index + 1}"] = cells[index]
+        for index, name in enumerate(header):
+            if not name and index < len(cells) and cells[index]:
+                row[f"#{index + 1}"] = cells[index]
+        yield number, row
+    if header is None and problem_total(problems) == before:  # empty, not unreadable
+        problems.append(RowProblem(label, None, "", "", "the file is empty: expected a header row and data rows"))
+
+
+def _header_ok(header: list[str], number: int, label: str, problems: list[RowProblem],
+               required: tuple[str, ...], optional: tuple[str, ...]) -> bool:
+    ok = True
+    known = set(required) | set(optional)
+    seen: set[str] = set()
+    for name in header:
+        if not name:
+            continue
+        if name in seen:
+            problems.append(RowProblem(label, number, name, "", "the column appears twice in the header"))
+            ok = False
+        seen.add(name)
+        if known and name not in known:
+            problems.append(RowProblem(label, number, name, "",
+                                       f"unknown column: expected {', '.join(required + optional)}"))
+    missing = [name for name in required if name not in seen]
+    for name in missing:
+        problems.append(RowProblem(label, number, name, "", "required column missing from the header"))
+    return ok and not missing
+
+
+# --- CSV -----------------------------------------------------------------------------------------
+
+def sniff_delimiter(line: str) -> str:
+    """The delimiter the header line uses most, outside quotes (`;` wins a tie, then tab)."""
+    counts = dict.fromkeys(DELIMITERS, 0)
+    quoted = False
+    for char in line:
+        if char == '"':
+            quoted = not quoted
+        elif not quoted and char in counts:
+            counts[char] += 1
+    best = max(DELIMITERS, key=lambda d: counts[d])  # max keeps the first of equals
+    return best if counts[best] else ","
+
+
+class _NotUtf8(Exception):
+    def __init__(self, line: int):
+        super().__init__(line)
+        self.line = line
+
+
+def _utf8_lines(handle: Iterable[bytes]) -> Iterator[str]:
+    """Decode line by line, so that a bad byte is reported on its own line (a UTF-8 line ends at b"\\n")."""
+    for number, raw in enumerate(handle, start=1):
+        if number == 1 and raw.startswith(codecs.BOM_UTF8):
+            raw = raw[len(codecs.BOM_UTF8):]
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _NotUtf8(number) from None
+
+
+def _csv_rows(path: Path, label: str, problems: list[RowProblem]) -> Iterator[tuple[int, list[str]]]:
+    line_num = 0
+    try:
+        with path.open("rb") as handle:
+            lines = _utf8_lines(handle)
+            first = next(lines, None)
+            if first is None:
+                return
+            reader = csv.reader(itertools.chain([first], lines), delimiter=sniff_delimiter(first),
+                                quotechar='"', doublequote=True, strict=False)
+            for cells in reader:
+                start = line_num + 1
+                line_num = reader.line_num
+                yield start, cells
+    except _NotUtf8 as exc:
+        problems.append(RowProblem(label, exc.line, "", "",
+                                   "the file is not UTF-8 text: save it as 'CSV UTF-8' (Excel) or convert it to UTF-8"))
+    except csv.Error as exc:
+        problems.append(RowProblem(label, line_num + 1, "", "", f"cannot read the CSV: {exc}"))
+    except OSError as exc:
+        problems.append(RowProblem(label, None, "", "", f"cannot read the file: {exc.strerror or exc}"))
+
+
+# --- XLSX ----------------------------------------------------------------------------------------
+
+def cell_text(value: object) -> str:
+    """An openpyxl cell value as text, without passing through a float where possible."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        # The workbook stores the shortest decimal text of the double; repr gives exactly
+        # that text back, so Decimal(repr(x)) is the number typed (see the module docstring).
+        number = Decimal(repr(value))
+        if not number.is_finite():
+            return repr(value)
+        if number == number.to_integral_value():
+            return str(int(number))
+        return format(number, "f")
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0) and value.tzinfo is None:
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    return str(value)
+
+
+def _xlsx_rows(path: Path, label: str, problems: list[RowProblem]) -> Iterator[tuple[int, list[str]]]:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except OSError as exc:
+        problems.append(RowProblem(label, None, "", "", f"cannot read the file: {exc.strerror or exc}"))
+        return
+    except Exception as exc:  # openpyxl raises many kinds for a damaged or foreign file
+        problems.append(RowProblem(label, None, "", "", f"cannot read as an Excel workbook (.xlsx): {exc}"))
+        return
+    number = 0
+    try:
+        if not workbook.worksheets:
+            problems.append(RowProblem(label, None, "", "", "the workbook has no worksheet"))
+            return
+        sheet = workbook.worksheets[0]
+        sheet.reset_dimensions()  # some writers record wrong dimensions; read every row there is
+        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            yield number, [cell_text(v) for v in values]
+    except Exception as exc:
+        problems.append(RowProblem(label, number + 1, "", "", f"cannot read the worksheet: {exc}"))
+    finally:
+        workbook.close()
+
+
+# --- cells ---------------------------------------------------------------------------------------
+
+_NUMBER = re.compile(r"([+-]?)(\d*)(?:[.,](\d*))?")
+_INTEGER = re.compile(r"[+-]?\d+")
+_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_FI_DATE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
+_SPACES = str.maketrans("", "", " \u00a0\u202f\u2009")
+
+DATE_HINT = "expected a date as YYYY-MM-DD or D.M.YYYY"
+
+
+def parse_decimal(text: str) -> Decimal | None:
+    """`1,5`, `1.5`, `1 234,50`, `-3`: a decimal, or None. No exponents, no thousands points."""
+    cleaned = text.translate(_SPACES)
+    match = _NUMBER.fullmatch(cleaned)
+    if not match or not (match.group(2) or match.group(3)):
+        return None
+    sign, whole, fraction = match.group(1), match.group(2) or "0", match.group(3) or ""
+    return Decimal(f"{sign}{whole}.{fraction}" if fraction else f"{sign}{whole}")
+
+
+def parse_date(text: str) -> dt.date | None:
+    """`2021-03-04` or `4.3.2021`, or None."""
+    match = _ISO_DATE.fullmatch(text)
+    try:
+        if match:
+            return dt.date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+        match = _FI_DATE.fullmatch(text)
+        if match:
+            return dt.date(int(match.group(3)), int(match.group(2)), int(match.group(1)))
+    except ValueError:
+        return None
+    return None
+
+
+def decimal_places(value: Decimal) -> int:
+    """Decimals that matter: `1,50` has one."""
+    exponent = value.normalize().as_tuple().exponent
+    return max(0, -int(exponent))
+
+
+def integer_digits(value: Decimal) -> int:
+    return len(str(abs(int(value)))) if abs(value) >= 1 else 0
+
+
+class RowCheck:
+    """The cells of one row, read with checks; `ok` stays True while no problem is found."""
+
+    def __init__(self, file: str, row: int, cells: dict[str, str], problems: list[RowProblem]):
+        self.file = file
+        self.row = row
+        self.cells = cells
+        self.problems = problems
+        self.ok = True
+        self._screened: set[str] = set()
+
+    @property
+    def source(self) -> str:
+        return f"{self.file}:{self.row}"
+
+    def problem(self, column: str, reason: str, value: str | None = None) -> None:
+        self.ok = False
+        shown = self.cells.get(column, "") if value is None else value
+        self.problems.append(RowProblem(self.file, self.row, column, shown, reason))
+
+    def screen(self) -> None:
+        """Refuse personal identity codes in any cell, and values under no column name."""
+        for column, text in self.cells.items():
+            if personal_codes_in(text):
+                self._screened.add(column)
+                self.problem(column, "holds a personal identity code (henkilötunnus): refused; "
+                                     "osuus takes pseudonymous customer ids only")
+            elif column.startswith("#"):
+                self._screened.add(column)
+                self.problem(column, f"a value in column {column[1:]}, which has no name in the header")
+
+    def raw(self, column: str) -> str | None:
+        """The cell's text, or None when it was refused by `screen` (not checked again)."""
+        if column in self._screened:
+            return None
+        return self.cells.get(column, "")
+
+    def text(self, column: str, *, required: bool = False, max_length: int | None = None,
+             what: str = "a value") -> str | None:
+        text = self.raw(column)
+        if text is None:
+            return None
+        if not text:
+            if required:
+                self.problem(column, f"missing: expected {what}")
+                return None
+            return ""
+        if max_length is not None and len(text) > max_length:
+            self.problem(column, f"too long: {len(text)} characters, at most {max_length} allowed")
+            return None
+        return text
+
+    def decimal(self, column: str, *, what: str, places: int, required: bool = False,
+                integer_digits_max: int = 14) -> Decimal | None:
+        """A number that is not negative, with at most `places` decimals (None when empty or bad)."""
+        text = self.raw(column)
+        if text is None:
+            return None
+        if not text:
+            if required:
+                self.problem(column, f"missing: expected {what}")
+            return None
+        value = parse_decimal(text)
+        if value is None:
+            self.problem(column, f"expected {what}: a number such as 12,5 or 12.5")
+            return None
+        if value < 0:
+            self.problem(column, f"expected {what} that is not negative")
+            return None
+        if decimal_places(value) > places:
+            self.problem(column, f"expected {what} with at most {places} decimals")
+            return None
+        if integer_digits(value) > integer_digits_max:
+            self.problem(column, f"expected {what} of at most {integer_digits_max} digits before the decimal point")
+            return None
+        return value
+
+    def integer(self, column: str, *, what: str, minimum: int, maximum: int,
+                required: bool = False) -> int | None:
+        text = self.raw(column)
+        if text is None:
+            return None
+        if not text:
+            if required:
+                self.problem(column, f"missing: expected {what}")
+            return None
+        if not _INTEGER.fullmatch(text) or not minimum <= int(text) <= maximum:
+            self.problem(column, f"expected {what}: a whole number from {minimum} to {maximum}")
+            return None
+        return int(text)
+
+    def date(self, column: str, *, required: bool = True) -> dt.date | None:
+        text = self.raw(column)
+        if text is None:
+            return None
+        if not text:
+            if required:
+                self.problem(column, f"missing: {DATE_HINT}")
+            return None
+        value = parse_date(text)
+        if value is None:
+            self.problem(column, DATE_HINT)
+        return value
+
+
+def municipality_text(text: str) -> str:
+    """A code as a spreadsheet may have shortened it (`20` for `020`) given back its zeros."""
+    text = text.strip()
+    return text.zfill(3) if text.isdigit() and len(text) < 3 else text
