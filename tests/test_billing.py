@@ -145,7 +145,7 @@ def test_draft_period(agreement):
         EventSum("003", "u", 2025, 3, None, D(1), D(0), D(0), D(0), 1),
         EventSum("001", "u", 2025, 3, None, D(4), D(0), D(0), D(0), 4),  # the host's residents: not invoiced
     ]
-    settlements = {"002": [(2024, D(10))], "003": [(2024, D(-500))]}
+    settlements = {"002": [(2024, D(10), "")], "003": [(2024, D(-500), "")]}
     drafts = draft_period(Period(2025, 3, "month"), lambda y: agreement if y == 2025 else None,
                           allocate(agreement), sums, settlements)
     assert drafts.problems == ()

@@ -94,7 +94,7 @@ def draft_period(
     agreement_of_year: Callable[[int], Agreement | None],
     allocation: Allocation | None,
     sums: Iterable[EventSum],
-    settlements: Mapping[str, list[tuple[int, Decimal]]] | None = None,
+    settlements: Mapping[str, list[tuple[int, Decimal, str]]] | None = None,
 ) -> PeriodDrafts:
     """Every member's invoice (and settlement credit note) for `period`."""
     problems: list[Problem] = []
@@ -185,11 +185,11 @@ def draft_period(
             continue
         regular = tuple(lines.get(code, ()))
         settle = tuple(
-            LineDraft("settlement", "", f"Vuoden {year} tasaus: toteutunut osuus − laskutettu "
-                      f"({'lisälasku' if diff > 0 else 'hyvitys'})", Decimal(1), "erä", diff, diff, str(year),
+            LineDraft("settlement", "", f"{note or f'Vuoden {year} tasaus'} ({'lisälasku' if diff > 0 else 'hyvitys'})",
+                      Decimal(1), "erä", diff, diff, str(year),
                       "Kohta 5: laskutus tasataan kuntien kesken seuraavan vuoden ensimmäisessä laskussa")
-            for year, diff in settlements.get(code, ()) if diff)
-        settles_year = max((y for y, _ in settlements.get(code, ())), default=None)
+            for year, diff, note in settlements.get(code, ()) if diff)
+        settles_year = max((y for y, _, _ in settlements.get(code, ())), default=None)
         combined = regular + settle
         if sum((line.amount for line in combined), ZERO) >= 0:
             if combined:

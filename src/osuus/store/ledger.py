@@ -166,11 +166,12 @@ def event_sums(session: Session, until: dt.date) -> list[EventSum]:
             for m, c, y, mo, iy, q, t, k, i, n in rows]
 
 
-def open_settlements(session: Session, before_year: int) -> dict[str, list[tuple[int, Decimal]]]:
-    out: dict[str, list[tuple[int, Decimal]]] = {}
+def open_settlements(session: Session, before_year: int) -> dict[str, list[tuple[int, Decimal, str]]]:
+    out: dict[str, list[tuple[int, Decimal, str]]] = {}
     for s in session.scalars(select(Settlement).where(Settlement.carried_invoice_id.is_(None),
-                                                      Settlement.year < before_year).order_by(Settlement.year)):
-        out.setdefault(s.municipality, []).append((s.year, s.difference))
+                                                      Settlement.year < before_year)
+                             .order_by(Settlement.year, Settlement.id)):
+        out.setdefault(s.municipality, []).append((s.year, s.difference, s.note))
     return out
 
 
@@ -286,9 +287,39 @@ def credit_invoice(session: Session, number: str, reason: str, issue_date: dt.da
     note = _write_invoice(session, draft, counter=counter, host=invoice.host, period=invoice.period, run_id=None,
                           version_id=invoice.agreement_version_id, issue_date=issue_date, terms=terms,
                           credited=invoice.id, reason=reason)
+    carried = _carry_credit_of_closed_years(session, invoice, note, draft)
     audit.append(session, actor=actor, action="invoice.credit", subject=number, reason=reason,
-                 details={"credit_note": note.number, "total": str(note.total)})
+                 details={"credit_note": note.number, "total": str(note.total),
+                          "carried_to_settlement": {str(y): str(v) for y, v in carried.items()}})
     return note
+
+
+def _carry_credit_of_closed_years(session: Session, invoice: Invoice, note: Invoice, draft: InvoiceDraft) -> dict[int, Decimal]:
+    """Crediting shares of a closed year would leave them unsettled: carry them to the next invoice.
+
+    The year's settlement was fixed at close-year from what had been billed. A credit
+    of that year's advance, event or settlement lines lowers what was billed, so the
+    same amount is added as a settlement row, to be charged on the next invoice
+    (a corrected invoice is not issued twice: the credit undoes, the settlement redoes)."""
+    closed = _closed_years(session)
+    by_year: dict[int, Decimal] = {}
+    for line in draft.lines:
+        if line.kind not in ("advance", "event", "adjustment", "settlement"):
+            continue
+        year_text = line.events_period[:4]
+        if year_text.isdigit() and int(year_text) in closed:
+            by_year[int(year_text)] = by_year.get(int(year_text), ZERO) - line.amount
+    for year, amount in by_year.items():
+        if amount:
+            year_end = session.scalar(select(Settlement).where(
+                Settlement.year == year, Settlement.municipality == invoice.municipality, Settlement.kind == "year_end"))
+            session.add(Settlement(year=year, municipality=invoice.municipality, kind="credit",
+                                   actual=year_end.actual if year_end else ZERO,
+                                   billed=(year_end.billed if year_end else ZERO) - amount, difference=amount,
+                                   note=f"Vuoden {year} tasaus: hyvityslaskulla {note.number} hyvitetty lasku "
+                                        f"{invoice.number} laskutetaan uudelleen",
+                                   credit_note_id=note.id))
+    return by_year
 
 
 # --------------------------------------------------------------------------
@@ -337,7 +368,8 @@ def close_year(session: Session, year: int, actor: str) -> CloseResult:
     lock_billing(session)
     existing = session.get(YearClosing, year)
     if existing is not None:
-        rows = list(session.scalars(select(Settlement).where(Settlement.year == year).order_by(Settlement.municipality)))
+        rows = list(session.scalars(select(Settlement).where(Settlement.year == year, Settlement.kind == "year_end")
+                                    .order_by(Settlement.municipality)))
         return CloseResult(year, False, None, rows)
     version = current_version(session, year)
     if version is None:
@@ -366,8 +398,9 @@ def close_year(session: Session, year: int, actor: str) -> CloseResult:
                     for m in result.members},
     }))
     session.flush()
-    rows = [Settlement(year=year, municipality=m.municipality, actual=m.actual, billed=m.billed,
-                       difference=m.difference) for m in result.members]
+    rows = [Settlement(year=year, municipality=m.municipality, kind="year_end", actual=m.actual, billed=m.billed,
+                       difference=m.difference, note=f"Vuoden {year} tasaus: toteutunut osuus − laskutettu")
+            for m in result.members]
     session.add_all(rows)
     audit.append(session, actor=actor, action="year.close", subject=str(year), details={
         "settlements": {m.municipality: str(m.difference) for m in result.members}})
@@ -543,13 +576,16 @@ def annual_report(session: Session, year: int, code: str) -> AnnualReport:
             label = agreement.components[i].label if i in agreement.components else i
         money.append(MoneyLine(i, label, estimate_by.get(i), billed_by.get(i, ZERO),
                                actual_by.get(i) if closing else None))
-    settlement = session.scalar(select(Settlement).where(Settlement.year == year, Settlement.municipality == code))
-    carried = session.get(Invoice, settlement.carried_invoice_id) if settlement and settlement.carried_invoice_id else None
+    settled = list(session.scalars(select(Settlement).where(Settlement.year == year, Settlement.municipality == code)
+                                   .order_by(Settlement.id)))
+    year_end = next((x for x in settled if x.kind == "year_end"), None)
+    carried = [session.get(Invoice, x.carried_invoice_id) for x in settled if x.carried_invoice_id]
     return AnnualReport(
         year, code, member.name, customers, services, money, passthrough,
         estimate_row.amount if estimate_row else None, sum(billed_by.values(), ZERO),
-        settlement.actual if settlement else None, settlement.difference if settlement else None,
-        carried.number if carried else None, estimate_row.basis if estimate_row else "")
+        year_end.actual if year_end else None,
+        sum((x.difference for x in settled), ZERO) if settled else None,
+        ", ".join(i.number for i in carried) or None, estimate_row.basis if estimate_row else "")
 
 
 # --------------------------------------------------------------------------

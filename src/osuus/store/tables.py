@@ -227,15 +227,24 @@ class YearClosing(Base):
 
 
 class Settlement(Base):
+    """What a member still owes (> 0) or is owed (< 0) for a closed year.
+
+    `year_end` rows are written by close-year (actual − billed). Crediting an invoice
+    of a closed year adds a `credit` row that carries the credited amount back, so
+    that billed + settlements = actual share stays true for ever."""
+
     __tablename__ = "settlements"
-    __table_args__ = (UniqueConstraint("year", "municipality"),)
+    __table_args__ = (Index("ix_settlements_year_municipality", "year", "municipality"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     year: Mapped[int] = mapped_column(ForeignKey("year_closings.year"))
     municipality: Mapped[str] = mapped_column(String(3))
+    kind: Mapped[str] = mapped_column(String(10))  # year_end | credit
     actual: Mapped[Decimal] = mapped_column(Money)
     billed: Mapped[Decimal] = mapped_column(Money)
-    difference: Mapped[Decimal] = mapped_column(Money)  # actual − billed: > 0 the member pays more
+    difference: Mapped[Decimal] = mapped_column(Money)  # > 0 the member pays more
+    note: Mapped[str] = mapped_column(Text)
+    credit_note_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"), nullable=True)
     carried_invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"), nullable=True)
 
 
