@@ -230,7 +230,7 @@ def invoice(period: str = typer.Argument(..., help="Laskutuskausi: 2021-03 tai 2
     try:
         parsed = parse_period(period)
     except ValueError as exc:
-        _fail([Problem(str(exc), "PERIOD")], "Komennossa")
+        _fail([Problem(str(exc), key="PERIOD")], "Komennossa")
     issue_date = _parse_date(date)
     with ledger(db) as session:
         result = run_invoices(session, parsed, issue_date, _actor())

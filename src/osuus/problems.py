@@ -18,11 +18,14 @@ class Problem:
     key: str = ""
 
     def __str__(self) -> str:
-        where = self.file or "<input>"
-        if self.line is not None:
-            where += f":{self.line}"
-        key = f" [{self.key}]" if self.key else ""
-        return f"{where}:{key} {self.message}"
+        """`file:line: [key] message`; parts that are unknown are left out."""
+        parts = []
+        if self.file:
+            parts.append(f"{self.file}:{self.line}:" if self.line is not None else f"{self.file}:")
+        if self.key:
+            parts.append(f"[{self.key}]")
+        parts.append(self.message)
+        return " ".join(parts)
 
 
 class ProblemsError(Exception):

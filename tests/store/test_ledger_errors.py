@@ -147,7 +147,7 @@ def test_invoicing_needs_an_agreement_and_a_period_it_bills(migrated_url):
     stderr = refused(url, "invoice", "2021-13", "--date", "2021-02-01")
     assert "expected a month such as 2021-03 or a quarter such as 2021-Q1, found '2021-13'" in stderr, stderr
     stderr = refused(url, "invoice", "2021-Q1", "--date", "2021-04-01")
-    assert "the 2021 agreement bills by month; 2021-Q1 is a quarter" in stderr, stderr
+    assert "the 2021 agreement bills by month: expected a period such as 2021-01, found 2021-Q1" in stderr, stderr
     assert "nothing was written" in stderr, stderr
     assert snapshot(url) == before
 

@@ -215,8 +215,9 @@ def run_invoices(session: Session, period: Period, issue_date: dt.date, actor: s
     version = current_version(session, period.year)
     agreement = agreement_of(version) if version else None
     if agreement is not None and agreement.billing is not None and agreement.billing.period != period.kind:
-        raise ProblemsError([Problem(f"the {period.year} agreement bills by {agreement.billing.period}; "
-                                     f"{period.code} is a {period.kind}", key="billing.period")])
+        example = f"{period.year}-01" if agreement.billing.period == "month" else f"{period.year}-Q1"
+        raise ProblemsError([Problem(f"the {period.year} agreement bills by {agreement.billing.period}: expected a "
+                                     f"period such as {example}, found {period.code}", key="PERIOD")])
     base = agreement or latest_agreement(session, before=period.year)
     if base is None:
         raise ProblemsError([Problem(f"no agreement is stored for {period.year} or before; "
