@@ -159,7 +159,7 @@ def ledger_state(url: str, period: str) -> dict:
         "lines": scalar(url, "SELECT count(*) FROM invoice_lines"),
         "orphan_lines": scalar(url, "SELECT count(*) FROM invoice_lines l LEFT JOIN invoices i "
                                     "ON i.id = l.invoice_id WHERE i.id IS NULL"),
-        "unbilled": scalar(url, "SELECT count(*) FROM service_events WHERE run_id IS NULL"),
+        "unbilled": scalar(url, "SELECT count(*) FROM service_events e WHERE NOT EXISTS (SELECT 1 FROM invoice_runs r WHERE r.max_event_id >= e.id AND r.period_end >= e.date)"),
         "counters": query(url, "SELECT host, year, next_number FROM invoice_counters ORDER BY host, year"),
         "audit": query(url, "SELECT count(*), max(id) FROM audit_log"),
         "audit_head": query(url, "SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1"),
@@ -282,8 +282,10 @@ def test_sigkill_mid_invoice_run_leaves_nothing_and_rerun_bills_once(migrated_ur
     assert sequences(url, 2021) == list(range(1, 3 * len(MEMBERS) + 1)), "gap or duplicate in the invoice numbers"
     assert query(url, "SELECT next_number FROM invoice_counters WHERE host = :h AND year = 2021",
                  h=HOST) == [(3 * len(MEMBERS) + 1,)]
-    assert scalar(url, "SELECT count(*) FROM service_events WHERE run_id IS NULL") == 0
-    assert scalar(url, "SELECT count(DISTINCT run_id) FROM service_events") == 1
+    assert scalar(url, "SELECT count(*) FROM service_events e WHERE NOT EXISTS (SELECT 1 FROM invoice_runs r WHERE r.max_event_id >= e.id AND r.period_end >= e.date)") == 0
+    # every event was billed by the one rerun of 2021-03 (the first run reaching its id and date)
+    assert scalar(url, "SELECT count(*) FROM service_events e WHERE NOT EXISTS (SELECT 1 FROM invoice_runs r "
+                       "WHERE r.period = '2021-03' AND r.max_event_id >= e.id AND r.period_end >= e.date)") == 0
     assert event_amounts(url, "2021-03") == expected_total
     assert not query(url, "SELECT 1 FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id "
                           "WHERE i.period = '2021-03' AND l.kind NOT IN ('advance', 'event')")
@@ -324,7 +326,7 @@ def test_two_runs_of_one_period_at_once_bill_it_once(migrated_url, tmp_path):
     rows = query(url, "SELECT municipality FROM invoices WHERE period = '2021-04'")
     assert sorted(m for (m,) in rows) == sorted(MEMBERS)  # one invoice per member, none for the host
     assert sequences(url, 2021) == list(range(1, len(MEMBERS) + 1))
-    assert scalar(url, "SELECT count(*) FROM service_events WHERE run_id IS NULL") == 0
+    assert scalar(url, "SELECT count(*) FROM service_events e WHERE NOT EXISTS (SELECT 1 FROM invoice_runs r WHERE r.max_event_id >= e.id AND r.period_end >= e.date)") == 0
     assert event_amounts(url, "2021-04") == expected_total
     assert scalar(url, "SELECT count(*) FROM audit_log WHERE action = 'invoice.run'") == 1
     code, out, err = osuus(url, "audit", "verify")

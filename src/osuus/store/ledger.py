@@ -19,7 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Iterable
 
-from sqlalchemy import and_, func, select, text, update
+from sqlalchemy import and_, exists, func, select, text, update
 from sqlalchemy.orm import Session
 
 from osuus.agreement import parse_agreement
@@ -152,6 +152,12 @@ class RunResult:
     events_billed: int = 0
 
 
+def unbilled():
+    """SQL condition: no invoice run has billed the event (none reaches both its id and its date)."""
+    r, e = InvoiceRun, ServiceEvent
+    return ~exists().where(r.max_event_id >= e.id, r.period_end >= e.date)
+
+
 def event_sums(session: Session, until: dt.date) -> list[EventSum]:
     """Unbilled events up to a date, summed in SQL by member, component, month and tier."""
     e = ServiceEvent
@@ -159,7 +165,7 @@ def event_sums(session: Session, until: dt.date) -> list[EventSum]:
         select(e.municipality, e.component, e.year, e.month, e.integration_year,
                func.sum(e.quantity), func.sum(e.travel_days), func.sum(e.km), func.sum(e.interpretation),
                func.count())
-        .where(e.run_id.is_(None), e.date <= until)
+        .where(e.date <= until, unbilled())
         .group_by(e.municipality, e.component, e.year, e.month, e.integration_year)
     )
     return [EventSum(m, c, y, mo, iy, q or ZERO, t or ZERO, k or ZERO, i or ZERO, n)
@@ -230,13 +236,17 @@ def run_invoices(session: Session, period: Period, issue_date: dt.date, actor: s
             versions[year] = current_agreement(session, year)
         return versions[year]
 
-    drafts = draft_period(period, agreement_of_year, allocation, event_sums(session, period.end),
-                          open_settlements(session, period.year))
+    sums = event_sums(session, period.end)
+    drafts = draft_period(period, agreement_of_year, allocation, sums, open_settlements(session, period.year))
     if drafts.problems:
         raise ProblemsError(list(drafts.problems))
     host = base.host_municipality.code
     terms = base.billing.payment_terms_days if base.billing else 21
-    run = InvoiceRun(period=period.code, year=period.year, agreement_version_id=version.id if version else None,
+    # what this run bills: the events up to the period's end stored by now (imports take the same
+    # lock, so no event can be stored between the sums above and this)
+    max_event_id = session.scalar(select(func.max(ServiceEvent.id))) or 0
+    run = InvoiceRun(period=period.code, year=period.year, period_end=period.end, max_event_id=max_event_id,
+                     agreement_version_id=version.id if version else None,
                      issue_date=issue_date, run_at=now(), run_by=actor)
     session.add(run)
     session.flush()
@@ -253,9 +263,7 @@ def run_invoices(session: Session, period: Period, issue_date: dt.date, actor: s
                                                      Settlement.carried_invoice_id.is_(None),
                                                      Settlement.year < period.year)
                             .values(carried_invoice_id=invoice.id))
-    billed = session.execute(update(ServiceEvent).where(ServiceEvent.run_id.is_(None),
-                                                        ServiceEvent.date <= period.end)
-                             .values(run_id=run.id)).rowcount
+    billed = sum(s.events for s in sums)
     audit.append(session, actor=actor, action="invoice.run", subject=period.code,
                  details={"invoices": [i.number for i in invoices], "events": billed,
                           "total": str(sum((i.total for i in invoices), ZERO)), "issue_date": issue_date.isoformat()})
@@ -383,10 +391,10 @@ def close_year(session: Session, year: int, actor: str) -> CloseResult:
     if last.code not in runs:
         problems.append(Problem(f"the last period of {year} ({last.code}) is not invoiced yet; invoice every "
                                 "period of the year before closing it", key="close-year"))
-    unbilled = session.scalar(select(func.count()).select_from(ServiceEvent)
-                              .where(ServiceEvent.year == year, ServiceEvent.run_id.is_(None)))
-    if unbilled:
-        problems.append(Problem(f"{unbilled} events of {year} are not invoiced yet", key="close-year"))
+    waiting = session.scalar(select(func.count()).select_from(ServiceEvent)
+                             .where(ServiceEvent.year == year, unbilled()))
+    if waiting:
+        problems.append(Problem(f"{waiting} events of {year} are not invoiced yet", key="close-year"))
     if problems:
         raise ProblemsError(problems)
     result = settle_year(agreement, actual_costs(session, year), volumes(session, year), billed_for_year(session, year))

@@ -75,11 +75,15 @@ class ImportBatch(Base):
 
 
 class ServiceEvent(Base):
-    """A service delivered to a member's resident, billed afterwards at the agreed price."""
+    """A service delivered to a member's resident, billed afterwards at the agreed price.
+
+    Events are written once and never updated. Whether an event is billed follows
+    from the invoice runs: the first run whose `max_event_id` reaches the event's id
+    and whose `period_end` reaches its date billed it (see ledger.unbilled)."""
 
     __tablename__ = "service_events"
     __table_args__ = (
-        Index("ix_service_events_unbilled", "run_id", "date"),
+        Index("ix_service_events_date", "date"),
         Index("ix_service_events_year_municipality", "year", "municipality", "component"),
     )
 
@@ -98,7 +102,6 @@ class ServiceEvent(Base):
     interpretation: Mapped[Decimal] = mapped_column(Money)
     content_hash: Mapped[str] = mapped_column(String(64))
     batch_id: Mapped[int] = mapped_column(ForeignKey("import_batches.id"))
-    run_id: Mapped[int | None] = mapped_column(ForeignKey("invoice_runs.id"), nullable=True)  # set once billed
 
 
 class ReferenceCount(Base):
@@ -142,13 +145,19 @@ class InvoiceCounter(Base):
 
 
 class InvoiceRun(Base):
-    """One billing period invoiced. A period is invoiced once."""
+    """One billing period invoiced. A period is invoiced once.
+
+    A run bills every event not billed before whose date is at most `period_end`
+    and that was stored when the run was made (id at most `max_event_id`): the
+    events table itself is never rewritten."""
 
     __tablename__ = "invoice_runs"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     period: Mapped[str] = mapped_column(String(10), unique=True)  # 2021-03 or 2021-Q1
     year: Mapped[int] = mapped_column(Integer)
+    period_end: Mapped[dt.date] = mapped_column(Date)
+    max_event_id: Mapped[int] = mapped_column(Integer)
     agreement_version_id: Mapped[int | None] = mapped_column(ForeignKey("agreement_versions.id"), nullable=True)
     issue_date: Mapped[dt.date] = mapped_column(Date)
     run_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

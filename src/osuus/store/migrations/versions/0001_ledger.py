@@ -102,6 +102,8 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('period', sa.String(length=10), nullable=False),
     sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('period_end', sa.Date(), nullable=False),
+    sa.Column('max_event_id', sa.Integer(), nullable=False),
     sa.Column('agreement_version_id', sa.Integer(), nullable=True),
     sa.Column('issue_date', sa.Date(), nullable=False),
     sa.Column('run_at', sa.DateTime(timezone=True), nullable=False),
@@ -122,6 +124,30 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_reference_counts')),
     sa.UniqueConstraint('key', 'municipality', 'date', name=op.f('uq_reference_counts_key_municipality_date'))
     )
+    op.create_table('service_events',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('source_id', sa.String(length=100), nullable=False),
+    sa.Column('date', sa.Date(), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('month', sa.Integer(), nullable=False),
+    sa.Column('component', sa.String(length=60), nullable=False),
+    sa.Column('municipality', sa.String(length=3), nullable=False),
+    sa.Column('customer', sa.String(length=100), nullable=False),
+    sa.Column('quantity', Quantity(), nullable=False),
+    sa.Column('integration_year', sa.Integer(), nullable=True),
+    sa.Column('travel_days', Quantity(), nullable=False),
+    sa.Column('km', Quantity(), nullable=False),
+    sa.Column('interpretation', Money(), nullable=False),
+    sa.Column('content_hash', sa.String(length=64), nullable=False),
+    sa.Column('batch_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['batch_id'], ['import_batches.id'], name=op.f('fk_service_events_batch_id_import_batches')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_service_events')),
+    sa.UniqueConstraint('source_id', name=op.f('uq_service_events_source_id'))
+    )
+    with op.batch_alter_table('service_events', schema=None) as batch_op:
+        batch_op.create_index('ix_service_events_date', ['date'], unique=False)
+        batch_op.create_index('ix_service_events_year_municipality', ['year', 'municipality', 'component'], unique=False)
+
     op.create_table('year_closings',
     sa.Column('year', sa.Integer(), nullable=False),
     sa.Column('agreement_version_id', sa.Integer(), nullable=False),
@@ -158,32 +184,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('invoices', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_invoices_municipality'), ['municipality'], unique=False)
-
-    op.create_table('service_events',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('source_id', sa.String(length=100), nullable=False),
-    sa.Column('date', sa.Date(), nullable=False),
-    sa.Column('year', sa.Integer(), nullable=False),
-    sa.Column('month', sa.Integer(), nullable=False),
-    sa.Column('component', sa.String(length=60), nullable=False),
-    sa.Column('municipality', sa.String(length=3), nullable=False),
-    sa.Column('customer', sa.String(length=100), nullable=False),
-    sa.Column('quantity', Quantity(), nullable=False),
-    sa.Column('integration_year', sa.Integer(), nullable=True),
-    sa.Column('travel_days', Quantity(), nullable=False),
-    sa.Column('km', Quantity(), nullable=False),
-    sa.Column('interpretation', Money(), nullable=False),
-    sa.Column('content_hash', sa.String(length=64), nullable=False),
-    sa.Column('batch_id', sa.Integer(), nullable=False),
-    sa.Column('run_id', sa.Integer(), nullable=True),
-    sa.ForeignKeyConstraint(['batch_id'], ['import_batches.id'], name=op.f('fk_service_events_batch_id_import_batches')),
-    sa.ForeignKeyConstraint(['run_id'], ['invoice_runs.id'], name=op.f('fk_service_events_run_id_invoice_runs')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_service_events')),
-    sa.UniqueConstraint('source_id', name=op.f('uq_service_events_source_id'))
-    )
-    with op.batch_alter_table('service_events', schema=None) as batch_op:
-        batch_op.create_index('ix_service_events_unbilled', ['run_id', 'date'], unique=False)
-        batch_op.create_index('ix_service_events_year_municipality', ['year', 'municipality', 'component'], unique=False)
 
     op.create_table('invoice_lines',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -237,16 +237,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_invoice_lines_invoice_id'))
 
     op.drop_table('invoice_lines')
-    with op.batch_alter_table('service_events', schema=None) as batch_op:
-        batch_op.drop_index('ix_service_events_year_municipality')
-        batch_op.drop_index('ix_service_events_unbilled')
-
-    op.drop_table('service_events')
     with op.batch_alter_table('invoices', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_invoices_municipality'))
 
     op.drop_table('invoices')
     op.drop_table('year_closings')
+    with op.batch_alter_table('service_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_service_events_year_municipality')
+        batch_op.drop_index('ix_service_events_date')
+
+    op.drop_table('service_events')
     op.drop_table('reference_counts')
     op.drop_table('invoice_runs')
     op.drop_table('actual_costs')
