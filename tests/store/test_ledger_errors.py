@@ -72,7 +72,7 @@ def stored_events(url: str) -> list[tuple]:
         with session_factory(engine)() as session:
             return [tuple(r) for r in session.execute(
                 select(ServiceEvent.source_id, ServiceEvent.date, ServiceEvent.municipality, ServiceEvent.customer,
-                       ServiceEvent.quantity, ServiceEvent.content_hash, ServiceEvent.batch_id)
+                       ServiceEvent.quantity, ServiceEvent.km, ServiceEvent.batch_id)
                 .order_by(ServiceEvent.source_id))]
     finally:
         engine.dispose()

@@ -63,5 +63,7 @@ class CostRecord:
 
 def _canon(value: Decimal) -> str:
     """The same number always hashes the same: 2.50 and 2.5 are one value."""
+    if not value:
+        return "0"
     normal = value.normalize()
     return format(normal, "f")

@@ -60,8 +60,9 @@ def iter_events(path: str | Path, context: ImportContext, problems: list[RowProb
     """
     label = file if file is not None else file_label(path)
     seen: set[str] = set()
+    found: dict[tuple[int, str], object] = {}  # (agreement year, cell) -> municipality: a file names few
     for row, cells in read_rows(path, problems, required=REQUIRED, optional=OPTIONAL, file=label):
-        record = _event(RowCheck(label, row, cells, problems), context, seen)
+        record = _event(RowCheck(label, row, cells, problems), context, seen, found)
         if record is not None:
             yield record
 
@@ -78,7 +79,7 @@ def _billed_by_event(agreement: Agreement) -> tuple[str, ...]:
     return tuple(events)
 
 
-def _event(r: RowCheck, context: ImportContext, seen: set[str]) -> ServiceEventRecord | None:
+def _event(r: RowCheck, context: ImportContext, seen: set[str], lookups: dict) -> ServiceEventRecord | None:
     r.screen()
     event_id = r.text("event_id", required=True, max_length=MAX_ID_LENGTH, what="the event id")
     if event_id:
@@ -114,7 +115,10 @@ def _event(r: RowCheck, context: ImportContext, seen: set[str]) -> ServiceEventR
     municipality_code = None
     municipality = r.text("municipality", required=True, what="a municipality code or name")
     if municipality and agreement is not None:
-        found = agreement.find_municipality(municipality_text(municipality))
+        lookup_key = (agreement.year, municipality)
+        found = lookups.get(lookup_key, lookups)
+        if found is lookups:
+            found = lookups[lookup_key] = agreement.find_municipality(municipality_text(municipality))
         if found is None:
             r.problem("municipality", f"unknown municipality: not a code or name of the {agreement.year} agreement")
         else:

@@ -259,6 +259,12 @@ _SPACES = str.maketrans("", "", " \u00a0\u202f\u2009")
 DATE_HINT = "expected a date as YYYY-MM-DD or D.M.YYYY"
 
 
+#: A plain non-negative number with at most `places` decimals and 14 digits before the point:
+#: by far the most common cell, taken without the general checks below.
+_PLAIN = {places: re.compile(rf"\d{{1,14}}(?:\.\d{{1,{places}}})?" if places else r"\d{1,14}")
+          for places in range(0, 9)}
+
+
 def parse_decimal(text: str) -> Decimal | None:
     """`1,5`, `1.5`, `1 234,50`, `-3`: a decimal, or None. No exponents, no thousands points."""
     cleaned = text.translate(_SPACES)
@@ -315,6 +321,10 @@ class RowCheck:
 
     def screen(self) -> None:
         """Refuse personal identity codes in any cell, and values under no column name."""
+        # one look at the whole row first: a row without a candidate needs no cell-by-cell check
+        if not personal_codes_in("\x1f".join(self.cells.values())) and \
+                not (self.cells and next(reversed(self.cells)).startswith("#")):  # unnamed cells come last
+            return
         for column, text in self.cells.items():
             if personal_codes_in(text):
                 self._screened.add(column)
@@ -355,6 +365,9 @@ class RowCheck:
             if required:
                 self.problem(column, f"missing: expected {what}")
             return None
+        plain = _PLAIN.get(places)
+        if plain is not None and integer_digits_max >= 14 and plain.fullmatch(text):
+            return Decimal(text)
         value = parse_decimal(text)
         if value is None:
             self.problem(column, f"expected {what}: a number such as 12,5 or 12.5")

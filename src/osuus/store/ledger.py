@@ -27,6 +27,7 @@ from osuus.agreement.model import Agreement
 from osuus.billing.estimate import YearEstimate, estimate_from_actuals, estimate_from_agreement
 from osuus.billing.invoicing import EventSum, InvoiceDraft, draft_period
 from osuus.billing.periods import Period
+from osuus.billing.records import ServiceEventRecord
 from osuus.billing.settlement import ActualCost, YearSettlement, settle_year
 from osuus.engine import allocate
 from osuus.ids import viitenumero
@@ -675,13 +676,15 @@ def import_events(session: Session, path: Path, actor: str, year: int | None = N
 
     def flush() -> int:
         ids = [r.event_id for r in chunk]
-        stored = dict(session.execute(select(ServiceEvent.source_id, ServiceEvent.content_hash)
-                                      .where(ServiceEvent.source_id.in_(ids))).all())
+        e = ServiceEvent
+        # events sent before: compared field by field (as content hashes), only these few
+        stored = {row[0]: ServiceEventRecord(*row).content_hash() for row in session.execute(
+            select(e.source_id, e.date, e.component, e.municipality, e.customer, e.quantity, e.integration_year,
+                   e.travel_days, e.km, e.interpretation).where(e.source_id.in_(ids)))}
         new = []
         for r in chunk:
-            h = r.content_hash()
             if r.event_id in stored:
-                if stored[r.event_id] != h and len(conflicts) < 1000:
+                if stored[r.event_id] != r.content_hash() and len(conflicts) < 1000:
                     conflicts.append(Problem(f"event id {r.event_id} is already stored with other content; a "
                                              "changed event is not overwritten (send a new event id, or credit "
                                              "and re-bill)", r.source.rsplit(":", 1)[0], _row(r.source),
@@ -695,7 +698,7 @@ def import_events(session: Session, path: Path, actor: str, year: int | None = N
                         "component": r.component, "municipality": r.municipality, "customer": r.customer,
                         "quantity": r.quantity, "integration_year": r.integration_year,
                         "travel_days": r.travel_days, "km": r.km, "interpretation": r.interpretation,
-                        "content_hash": h, "batch_id": batch.id})
+                        "batch_id": batch.id})
         if new and not problems and not conflicts:
             session.execute(ServiceEvent.__table__.insert(), new)
         chunk.clear()

@@ -100,7 +100,6 @@ class ServiceEvent(Base):
     travel_days: Mapped[Decimal] = mapped_column(Quantity)
     km: Mapped[Decimal] = mapped_column(Quantity)
     interpretation: Mapped[Decimal] = mapped_column(Money)
-    content_hash: Mapped[str] = mapped_column(String(64))
     batch_id: Mapped[int] = mapped_column(ForeignKey("import_batches.id"))
 
 

@@ -138,7 +138,6 @@ def upgrade() -> None:
     sa.Column('travel_days', Quantity(), nullable=False),
     sa.Column('km', Quantity(), nullable=False),
     sa.Column('interpretation', Money(), nullable=False),
-    sa.Column('content_hash', sa.String(length=64), nullable=False),
     sa.Column('batch_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['batch_id'], ['import_batches.id'], name=op.f('fk_service_events_batch_id_import_batches')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_service_events')),
