@@ -62,7 +62,7 @@ import time
 import tracemalloc
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 try:
@@ -221,7 +221,8 @@ class PostgresTarget(Target):
         self.admin_url = db._normalise(admin_url)
         self.database = f"osuus_bench_{os.getpid()}"
         self.url = make_url(self.admin_url).set(database=self.database).render_as_string(hide_password=False)
-        self.admin = sqlalchemy.create_engine(self.admin_url, isolation_level="AUTOCOMMIT", poolclass=sqlalchemy.NullPool)
+        self.admin = sqlalchemy.create_engine(self.admin_url, isolation_level="AUTOCOMMIT",
+                                              poolclass=sqlalchemy.NullPool)
         self.created = False
 
     def _exec(self, sql: str) -> Any:
@@ -242,6 +243,11 @@ class PostgresTarget(Target):
 
     def version(self) -> str:
         return f"PostgreSQL {self._exec('SHOW server_version')}"
+
+    def settings(self) -> str:
+        """The server settings the figures depend on most."""
+        names = ("shared_buffers", "max_wal_size", "synchronous_commit", "autovacuum", "work_mem")
+        return ", ".join(f"{name}={self._exec(f'SHOW {name}')}" for name in names)
 
     def size(self, url: str) -> int | None:
         return self._exec(f"SELECT pg_database_size('{self.database}')")
@@ -558,6 +564,10 @@ def bench_database(target: Target, csv_path: Path, facts: dict[str, Any], args: 
     show_statements(jan)
     if jan["events"] != facts["by_month"][0]:
         print("  WARNING: the January run billed another number of events than January has")
+    after = time_event_sums(url, dt.date(YEAR, 12, 31))
+    row("c. event_sums(until 2021-12-31) after the January run", f"{after['seconds']:.3f} s")
+    print(f"     {count(after['events'])} unbilled events → {count(after['groups'])} groups "
+          f"(expected {count(n - facts['by_month'][0])})")
 
     # c. the whole year at once, on a fresh database with the same events
     url, _ = prepare(target, "year")
@@ -572,10 +582,10 @@ def bench_database(target: Target, csv_path: Path, facts: dict[str, Any], args: 
     sums = time_event_sums(url, dt.date(YEAR, 12, 31))
     row("c. event_sums(until 2021-12-31) alone, fresh db", f"{sums['seconds']:.3f} s")
     year = time_run(url, f"{YEAR}-12", dt.date(YEAR + 1, 1, 3))
-    aim = AIM_YEAR_RUN_S * n / AIM_YEAR_EVENTS
+    judged = n >= AIM_YEAR_EVENTS  # fixed costs make a scaled-down aim meaningless: judged at 1M events only
     row("c. run_invoices 2021-12 first: all 12 months, incl. commit", f"{year['seconds']:.2f} s",
-        f"< {aim:g} s" + ("" if n == AIM_YEAR_EVENTS else f" ({AIM_YEAR_RUN_S:g} s/1M)"),
-        "ok" if year["seconds"] < aim else "MISSED")
+        f"< {AIM_YEAR_RUN_S:g} s" + ("" if judged else " at 1M events"),
+        ("ok" if year["seconds"] < AIM_YEAR_RUN_S else "MISSED") if judged else "")
     print(f"     {year['invoices']} invoices, {count(year['events'])} events billed (expected {count(n)}), "
           f"total {year['total']} €")
     show_statements(year)
@@ -666,6 +676,7 @@ def main() -> int:
             else:
                 print(f"  postgres {version} at {db.display_name(pg.admin_url)}; database {pg.database} "
                       "(created and dropped by this run)")
+                print(f"           {pg.settings()}")
                 targets.append(pg)
         for t in targets:
             if isinstance(t, SqliteTarget):
@@ -687,6 +698,8 @@ def main() -> int:
             finally:
                 target.drop()
 
+        if not results:
+            return 0
         print("\nResults against the aims:")
         print(f"  {'measurement':<72} {'figure':>14}  {'aim':<22}")
         print(f"  {'-' * 72} {'-' * 14}  {'-' * 22}")
