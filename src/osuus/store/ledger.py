@@ -673,6 +673,15 @@ def import_events(session: Session, path: Path, actor: str, year: int | None = N
     closed = _closed_years(session)
     rows = added = 0
     chunk: list = []
+    if session.get_bind().dialect.name == "postgresql":  # one array parameter, not thousands
+        from sqlalchemy import String, bindparam
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        def id_match(ids):
+            return ServiceEvent.source_id == func.any(bindparam("ids", ids, type_=ARRAY(String)))
+    else:
+        def id_match(ids):
+            return ServiceEvent.source_id.in_(ids)
 
     def flush() -> int:
         ids = [r.event_id for r in chunk]
@@ -680,7 +689,7 @@ def import_events(session: Session, path: Path, actor: str, year: int | None = N
         # events sent before: compared field by field (as content hashes), only these few
         stored = {row[0]: ServiceEventRecord(*row).content_hash() for row in session.execute(
             select(e.source_id, e.date, e.component, e.municipality, e.customer, e.quantity, e.integration_year,
-                   e.travel_days, e.km, e.interpretation).where(e.source_id.in_(ids)))}
+                   e.travel_days, e.km, e.interpretation).where(id_match(ids)))}
         new = []
         for r in chunk:
             if r.event_id in stored:
