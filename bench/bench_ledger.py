@@ -353,20 +353,28 @@ def parsed_rows(path: Path, batch_id: int) -> list[dict]:
 
     agreement, _ = load_agreement(AGREEMENT)
     problems = ProblemList()
+    hashed = hashed_table()
     rows = [{"source_id": r.event_id, "date": r.date, "year": r.date.year, "month": r.date.month,
              "component": r.component, "municipality": r.municipality, "customer": r.customer,
              "quantity": r.quantity, "integration_year": r.integration_year, "travel_days": r.travel_days,
-             "km": r.km, "interpretation": r.interpretation, "content_hash": r.content_hash(), "batch_id": batch_id}
+             "km": r.km, "interpretation": r.interpretation, "batch_id": batch_id,
+             **({"content_hash": r.content_hash()} if hashed else {})}
             for r in iter_events(path, ImportContext.of(agreement), problems)]
     if problems:
         raise SystemExit(f"the generated file has problems: {problems[0]}")
     return rows
 
 
+def hashed_table() -> bool:
+    """Whether service_events stores a content hash per event (the import then hashes every row)."""
+    return "content_hash" in ServiceEvent.__table__.c
+
+
 def csv_rows(path: Path, batch_id: int):
-    """The CSV read with the csv module, converted to Decimal/date; no osuus checks. A content hash
-    column needs a value: the sha256 of the row's cells, which costs what the import's hash costs."""
+    """The CSV read with the csv module, converted to Decimal/date; no osuus checks. When the table
+    has a content hash column it needs a value: the sha256 of the row's cells (what a hash costs)."""
     zero = Decimal(0)
+    hashed = hashed_table()
     dates: dict[str, dt.date] = {}
     with path.open("r", encoding="utf-8", newline="") as handle:
         reader = csv.reader(handle)
@@ -376,12 +384,15 @@ def csv_rows(path: Path, batch_id: int):
             date = dates.get(day)
             if date is None:
                 date = dates[day] = dt.date.fromisoformat(day)
-            yield {"source_id": event_id, "date": date, "year": date.year, "month": date.month,
+            row = {"source_id": event_id, "date": date, "year": date.year, "month": date.month,
                    "component": component, "municipality": municipality, "customer": customer,
                    "quantity": Decimal(quantity), "integration_year": int(iy) if iy else None,
                    "travel_days": Decimal(travel_days) if travel_days else zero,
                    "km": Decimal(km) if km else zero, "interpretation": Decimal(cost) if cost else zero,
-                   "content_hash": hashlib.sha256("\x1f".join(cells).encode()).hexdigest(), "batch_id": batch_id}
+                   "batch_id": batch_id}
+            if hashed:
+                row["content_hash"] = hashlib.sha256("\x1f".join(cells).encode()).hexdigest()
+            yield row
 
 
 def child_baseline(args: argparse.Namespace) -> dict[str, Any]:
