@@ -13,6 +13,8 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from sqlalchemy import func, inspect, select
 from typer.testing import CliRunner
 
@@ -243,3 +245,12 @@ def test_an_event_id_back_with_other_content_is_a_conflict(migrated_url, tmp_pat
     assert "1 lisätty" in out, out
     assert [e[0] for e in stored_events(url)] == ["E-1", "E-2", "E-3"]
     assert stored_events(url)[:2] == stored
+
+
+@pytest.mark.parametrize("kind", ["events", "counts", "costs"])
+def test_an_import_of_a_missing_file_or_a_folder_is_refused(migrated_url, tmp_path, kind):
+    before = snapshot(migrated_url)
+    for target, message in ((tmp_path / "missing.csv", "file not found"), (tmp_path, "expected a file, found a folder")):
+        stderr = refused(migrated_url, "import", kind, str(target))
+        assert f"{target}: {message}" in stderr, stderr
+    assert snapshot(migrated_url) == before

@@ -612,10 +612,18 @@ class ImportResult:
 
 
 def _file_hash(path: Path) -> str:
+    """The file's SHA-256; an unreadable file is the user's problem, not a traceback."""
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
+    try:
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+    except FileNotFoundError:
+        raise ProblemsError([Problem("file not found", str(path))]) from None
+    except IsADirectoryError:
+        raise ProblemsError([Problem("expected a file, found a folder", str(path))]) from None
+    except OSError as exc:
+        raise ProblemsError([Problem(f"cannot read the file: {exc.strerror}", str(path))]) from None
     return digest.hexdigest()
 
 
