@@ -254,3 +254,19 @@ def test_an_import_of_a_missing_file_or_a_folder_is_refused(migrated_url, tmp_pa
         stderr = refused(migrated_url, "import", kind, str(target))
         assert f"{target}: {message}" in stderr, stderr
     assert snapshot(migrated_url) == before
+
+
+@pytest.mark.parametrize("kind,old,new,message", [
+    ("costs", "122558,92", "122558,93", "the cost of johtaminen in 2021 is already stored as 122558.92"),
+    ("counts", "16550", "16551", "asukasluku of 020 on 2020-12-31 is already stored as 16550"),
+])
+def test_a_changed_count_or_cost_is_a_conflict(migrated_url, tmp_path, kind, old, new, message):
+    example = Path(__file__).parents[2] / "examples" / "2021" / f"{kind}.csv"
+    ok(migrated_url, "agreement", "add", AGREEMENT)
+    ok(migrated_url, "import", kind, str(example))
+    before = snapshot(migrated_url)
+    changed = tmp_path / f"{kind}.csv"
+    changed.write_text(example.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
+    stderr = refused(migrated_url, "import", kind, str(changed))
+    assert f"{changed.name}:2: [" in stderr and message in stderr, stderr  # rows are named by file name
+    assert snapshot(migrated_url) == before

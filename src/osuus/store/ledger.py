@@ -702,14 +702,13 @@ def import_events(session: Session, path: Path, actor: str, year: int | None = N
         for r in chunk:
             if r.event_id in stored:
                 if stored[r.event_id] != r.content_hash() and len(conflicts) < 1000:
-                    conflicts.append(Problem(f"event id {r.event_id} is already stored with other content; a "
-                                             "changed event is not overwritten (send a new event id, or credit "
-                                             "and re-bill)", r.source.rsplit(":", 1)[0], _row(r.source),
-                                             "event_id"))
+                    conflicts.append(_problem_at(r, "event_id", f"event id {r.event_id} is already stored with "
+                                                 "other content; a changed event is not overwritten (send a new "
+                                                 "event id, or credit and re-bill)"))
                 continue
             if r.date.year in closed:
-                conflicts.append(Problem(f"the year {r.date.year} is closed; its events can no longer change",
-                                         r.source.rsplit(":", 1)[0], _row(r.source), "date"))
+                conflicts.append(_problem_at(r, "date", f"the year {r.date.year} is closed; its events can no "
+                                                        "longer change"))
                 continue
             new.append({"source_id": r.event_id, "date": r.date, "year": r.date.year, "month": r.date.month,
                         "component": r.component, "municipality": r.municipality, "customer": r.customer,
@@ -750,60 +749,67 @@ def _finish_batch(session: Session, batch, kind: str, path: Path, rows: int, add
     return ImportResult(kind, path.name, rows, added, True)
 
 
+def _problem_at(record, column: str, message: str) -> Problem:
+    """A problem on the file row a record came from (its `source` is `file:row`)."""
+    file, _, _ = record.source.rpartition(":")
+    return Problem(message, file, _row(record.source), column)
+
+
+def _import_rows(session: Session, kind: str, path: Path, actor: str, parse, store) -> ImportResult:
+    """A small import (counts, costs): parse, then `store(record, batch_id)` each record, which
+    returns True (added), False (already stored as it is) or a Problem (a conflict)."""
+    lock_billing(session)
+    batch, created = _batch(session, kind, path, _file_hash(path), actor)
+    if not created:
+        return ImportResult(kind, path.name, batch.rows, 0, False)
+    records, problems = parse(path, import_context(session, None))
+    conflicts, added = [], 0
+    for record in records:
+        outcome = store(record, batch.id)
+        if isinstance(outcome, Problem):
+            conflicts.append(outcome)
+        elif outcome:
+            added += 1
+    if problems or conflicts:
+        _fail_rows(problems, conflicts)
+    return _finish_batch(session, batch, kind, path, len(records), added, actor)
+
+
 def import_counts(session: Session, path: Path, actor: str) -> ImportResult:
     from osuus.imports.counts import parse_counts
 
-    lock_billing(session)
-    batch, created = _batch(session, "counts", path, _file_hash(path), actor)
-    if not created:
-        return ImportResult("counts", path.name, batch.rows, 0, False)
-    records, problems = parse_counts(path, import_context(session, None))
-    conflicts, added = [], 0
-    for r in records:
+    def store(r, batch_id: int):
         stored = session.scalar(select(ReferenceCount).where(ReferenceCount.key == r.key,
                                                              ReferenceCount.municipality == r.municipality,
                                                              ReferenceCount.date == r.date))
         if stored is not None:
-            if stored.value != r.value:
-                conflicts.append(Problem(f"{r.key} of {r.municipality} on {r.date} is already stored as "
-                                         f"{stored.value}; a stored count is not overwritten",
-                                         r.source.rsplit(":", 1)[0], _row(r.source), "value"))
-            continue
+            return stored.value == r.value or _problem_at(
+                r, "value", f"{r.key} of {r.municipality} on {r.date} is already stored as {stored.value}; "
+                            "a stored count is not overwritten")
         session.add(ReferenceCount(key=r.key, municipality=r.municipality, date=r.date, value=r.value,
-                                   source=r.source_note[:300], batch_id=batch.id))
-        added += 1
-    if problems or conflicts:
-        _fail_rows(problems, conflicts)
-    return _finish_batch(session, batch, "counts", path, len(records), added, actor)
+                                   source=r.source_note[:300], batch_id=batch_id))
+        return True
+
+    return _import_rows(session, "counts", path, actor, parse_counts, store)
 
 
 def import_costs(session: Session, path: Path, actor: str) -> ImportResult:
     from osuus.imports.costs import parse_costs
 
-    lock_billing(session)
-    batch, created = _batch(session, "costs", path, _file_hash(path), actor)
-    if not created:
-        return ImportResult("costs", path.name, batch.rows, 0, False)
-    records, problems = parse_costs(path, import_context(session, None))
     closed = _closed_years(session)
-    conflicts, added = [], 0
-    for r in records:
+
+    def store(r, batch_id: int):
         if r.year in closed:
-            conflicts.append(Problem(f"the year {r.year} is closed; its costs can no longer change",
-                                     r.source.rsplit(":", 1)[0], _row(r.source), "year"))
-            continue
+            return _problem_at(r, "year", f"the year {r.year} is closed; its costs can no longer change")
         stored = session.scalar(select(ActualCostRow).where(ActualCostRow.year == r.year,
                                                             ActualCostRow.component == r.component,
                                                             ActualCostRow.kind == r.kind))
         if stored is not None:
-            if stored.amount != r.amount:
-                conflicts.append(Problem(f"the {r.kind} of {r.component} in {r.year} is already stored as "
-                                         f"{stored.amount}; a stored figure is not overwritten",
-                                         r.source.rsplit(":", 1)[0], _row(r.source), "amount"))
-            continue
+            return stored.amount == r.amount or _problem_at(
+                r, "amount", f"the {r.kind} of {r.component} in {r.year} is already stored as {stored.amount}; "
+                             "a stored figure is not overwritten")
         session.add(ActualCostRow(year=r.year, component=r.component, kind=r.kind, amount=r.amount,
-                                  note=r.note[:300], batch_id=batch.id))
-        added += 1
-    if problems or conflicts:
-        _fail_rows(problems, conflicts)
-    return _finish_batch(session, batch, "costs", path, len(records), added, actor)
+                                  note=r.note[:300], batch_id=batch_id))
+        return True
+
+    return _import_rows(session, "costs", path, actor, parse_costs, store)
