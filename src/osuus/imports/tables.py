@@ -340,16 +340,22 @@ class RowCheck:
             return None
         return self.cells.get(column, "")
 
+    def present(self, column: str, *, required: bool, missing: str) -> str | None:
+        """The cell's text if there is one to check; None (with a problem if `required`) if not."""
+        text = self.raw(column)
+        if not text:
+            if text is not None and required:
+                self.problem(column, missing)
+            return None
+        return text
+
     def text(self, column: str, *, required: bool = False, max_length: int | None = None,
              what: str = "a value") -> str | None:
-        text = self.raw(column)
+        if self.raw(column) == "" and not required:
+            return ""
+        text = self.present(column, required=required, missing=f"missing: expected {what}")
         if text is None:
             return None
-        if not text:
-            if required:
-                self.problem(column, f"missing: expected {what}")
-                return None
-            return ""
         if max_length is not None and len(text) > max_length:
             self.problem(column, f"too long: {len(text)} characters, at most {max_length} allowed")
             return None
@@ -358,12 +364,8 @@ class RowCheck:
     def decimal(self, column: str, *, what: str, places: int, required: bool = False,
                 integer_digits_max: int = 14) -> Decimal | None:
         """A number that is not negative, with at most `places` decimals (None when empty or bad)."""
-        text = self.raw(column)
+        text = self.present(column, required=required, missing=f"missing: expected {what}")
         if text is None:
-            return None
-        if not text:
-            if required:
-                self.problem(column, f"missing: expected {what}")
             return None
         plain = _PLAIN.get(places)
         if plain is not None and integer_digits_max >= 14 and plain.fullmatch(text):
@@ -385,12 +387,8 @@ class RowCheck:
 
     def integer(self, column: str, *, what: str, minimum: int, maximum: int,
                 required: bool = False) -> int | None:
-        text = self.raw(column)
+        text = self.present(column, required=required, missing=f"missing: expected {what}")
         if text is None:
-            return None
-        if not text:
-            if required:
-                self.problem(column, f"missing: expected {what}")
             return None
         if not _INTEGER.fullmatch(text) or not minimum <= int(text) <= maximum:
             self.problem(column, f"expected {what}: a whole number from {minimum} to {maximum}")
@@ -398,12 +396,8 @@ class RowCheck:
         return int(text)
 
     def date(self, column: str, *, required: bool = True) -> dt.date | None:
-        text = self.raw(column)
+        text = self.present(column, required=required, missing=f"missing: {DATE_HINT}")
         if text is None:
-            return None
-        if not text:
-            if required:
-                self.problem(column, f"missing: {DATE_HINT}")
             return None
         value = parse_date(text)
         if value is None:
