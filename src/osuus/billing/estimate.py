@@ -18,7 +18,7 @@ from typing import Mapping
 from osuus.agreement.model import Agreement, CountKey, frozen_map
 from osuus.billing.settlement import ActualCost, with_actual_costs
 from osuus.engine import allocate
-from osuus.money import CENT, CONTEXT, ZERO, fmt_money, round_to
+from osuus.money import CENT, CONTEXT, ZERO, round_to
 from osuus.problems import Problem
 
 
@@ -102,6 +102,3 @@ def estimate_from_actuals(
         notes.append(f"palvelut vuoden {last.year} suoritemäärin ja vahvistetuin hinnoin")
     return YearEstimate(year, "; ".join(notes), tuple(members), allocation.problems)
 
-
-def describe(estimate: YearEstimate) -> str:
-    return f"{estimate.basis}: yhteensä {fmt_money(sum((m.amount for m in estimate.members), ZERO))}"

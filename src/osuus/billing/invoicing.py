@@ -15,6 +15,7 @@ The host is never invoiced: it bears the remainder.
 
 from __future__ import annotations
 
+import datetime as dt
 import decimal
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -25,8 +26,6 @@ from osuus.billing.periods import Period, period_of
 from osuus.engine import Allocation
 from osuus.money import CENT, CONTEXT, ZERO, fmt_count, fmt_money, round_to
 from osuus.problems import Problem
-
-import datetime as dt
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,11 +99,10 @@ def draft_period(
     problems: list[Problem] = []
     lines: dict[str, list[LineDraft]] = {}
     agreement = agreement_of_year(period.year)
-    host_codes = {a.host_municipality.code for a in filter(None, [agreement])}
+    host_codes = {agreement.host_municipality.code} if agreement is not None else set()
 
     # 1. advance instalments of the current year's advance tables
     if agreement is not None and allocation is not None and agreement.billing is not None:
-        host_codes.add(agreement.host_municipality.code)
         for table_id in agreement.billing.advance_tables:
             table = allocation.table(table_id)
             for row in table.rows:
@@ -131,8 +129,7 @@ def draft_period(
                 continue
             if year_agreement.host_municipality.code == code:
                 continue  # the host's own residents: produced, not invoiced
-            events_period = period_of(dt.date(s.year, s.month, 1), period.kind if agreement is None else
-                                      (agreement.billing.period if agreement.billing else period.kind))
+            events_period = period_of(dt.date(s.year, s.month, 1), period.kind)
             late = events_period < period
             prefix = f"Jälkikirjaus ({events_period.label}): " if late else ""
             kind = "adjustment" if late else "event"
