@@ -19,6 +19,8 @@ from typing import Any, Callable
 from osuus.agreement.model import (
     Agreement,
     Billing,
+    Party,
+    Vat,
     EventPricing,
     Travel,
     Component,
@@ -243,7 +245,7 @@ def _refuse_personal_codes(data: Any, path: tuple, r: _Reader) -> None:
 
 def _build(data: dict, r: _Reader, file: str) -> Agreement | None:
     r.fields(data, (), {"agreement", "rounding", "parameters", "municipalities", "keys", "components",
-                        "reductions", "tables", "billing"})
+                        "reductions", "tables", "billing", "parties"})
     head = r.table(data.get("agreement"), ("agreement",))
     r.fields(head, ("agreement",), {"id", "year", "title", "host", "currency", "source", "reference"})
     agreement_id = r.text(head, ("agreement",), "id", required=True)
@@ -274,6 +276,14 @@ def _build(data: dict, r: _Reader, file: str) -> Agreement | None:
     reductions = _reductions(data.get("reductions", []), r, names, declared, host)
     tables = _tables(data.get("tables"), r, declared, _declared(data.get("keys")), parameters)
     billing = _billing(data.get("billing"), r, components, declared, tables)
+    parties = _parties(data.get("parties"), r, municipalities, host)
+    if billing is not None and billing.vat.category == "O":
+        for name, party in parties.items():
+            if party.vat_number:
+                r.problem(("parties", name, "vat_number"),
+                          f"{name} has a VAT number, but the agreement's VAT category is O (not subject to VAT): "
+                          "EN 16931 accepts neither the seller's nor the buyer's VAT number with category O "
+                          "(BR-O-02, BR-O-03); remove the VAT number or change billing.vat")
     if r.problems:
         return None
     return Agreement(
@@ -282,7 +292,7 @@ def _build(data: dict, r: _Reader, file: str) -> Agreement | None:
         components=frozen_map(components), tables=tuple(tables), reductions=tuple(reductions),
         parameters=frozen_map(parameters), shown=shown, invoiced=invoiced, currency=currency,
         source=r.text(head, ("agreement",), "source"), reference=r.text(head, ("agreement",), "reference"),
-        file=file, billing=billing,
+        file=file, billing=billing, parties=frozen_map(parties),
     )
 
 
@@ -680,7 +690,7 @@ def _billing(raw: Any, r: _Reader, components: dict[str, Component], declared: d
     path = ("billing",)
     section = r.table(raw, path)
     r.fields(section, path, {"period", "payment_terms_days", "advance", "events", "travel",
-                             "interpretation_reference", "reference"})
+                             "interpretation_reference", "reference", "vat", "reference_form"})
     period = section.get("period", "month")
     if period not in ("month", "quarter"):
         r.problem(path + ("period",), f"expected 'month' or 'quarter', found {period!r}")
@@ -723,5 +733,123 @@ def _billing(raw: Any, r: _Reader, components: dict[str, Component], declared: d
         km_rate = r.sourced(item, tpath, "km_rate", default_reference=reference)
         if per_diem is not None and km_rate is not None:
             travel = Travel(per_diem, km_rate, reference)
+    reference_form = r.text(section, path, "reference_form", default="national")
+    if reference_form not in ("national", "rf"):
+        r.problem(path + ("reference_form",), f"expected 'national' (viitenumero) or 'rf' (ISO 11649), found {reference_form!r}")
+        reference_form = "national"
     return Billing(period, terms, advance, frozen_map(events), travel,
-                   r.text(section, path, "interpretation_reference"), r.text(section, path, "reference"))
+                   r.text(section, path, "interpretation_reference"), r.text(section, path, "reference"),
+                   _vat(section.get("vat"), r), reference_form)
+
+
+# The zero-VAT treatments osuus invoices, with the exemption codes EN 16931 expects (CEF VATEX list).
+_VAT_CATEGORIES = {"O": ("VATEX-EU-O",), "E": ("VATEX-EU-132", "VATEX-EU-143", "VATEX-EU-309", "VATEX-EU-148",
+                                               "VATEX-EU-151", "VATEX-EU-79-C")}
+
+
+def _vat(raw: Any, r: _Reader) -> Vat:
+    """[billing.vat]: one zero-VAT treatment for everything the agreement invoices."""
+    if raw is None:
+        return Vat()
+    path = ("billing", "vat")
+    item = r.table(raw, path)
+    r.fields(item, path, {"category", "exemption_code", "exemption_text", "reference"})
+    category = r.text(item, path, "category", default="O")
+    if category not in _VAT_CATEGORIES:
+        hint = (" Standard-rated components (S) are not supported: the ledger bills net amounts without VAT."
+                if category in ("S", "Z", "AE", "K", "G", "L", "M") else "")
+        r.problem(path + ("category",), f"expected a VAT category without VAT: O (not subject to VAT) or E (exempt), "
+                  f"found {category!r}.{hint}")
+        return Vat()
+    default_code = _VAT_CATEGORIES[category][0]
+    code = r.text(item, path, "exemption_code", default=default_code)
+    if code not in _VAT_CATEGORIES[category]:
+        r.problem(path + ("exemption_code",), f"expected an exemption code for category {category}: "
+                  f"{', '.join(_VAT_CATEGORIES[category])}; found {code!r}")
+    text = r.text(item, path, "exemption_text", required=True)
+    return Vat(category, code, text, r.text(item, path, "reference"))
+
+
+_PARTY_FIELDS = {"street", "postcode", "city", "country", "einvoice_address", "operator", "vat_number", "contact",
+                 "email", "buyer_reference", "iban", "bic", "bank", "source"}
+
+
+def _parties(raw: Any, r: _Reader, municipalities: list[Municipality], host: str) -> dict[str, Party]:
+    """[parties.<name>]: addresses for documents. Optional here; a document that
+    needs a missing field says so when it is made (osuus.documents)."""
+    if raw is None:
+        return {}
+    from osuus.ids import ovt
+
+    section = r.table(raw, ("parties",))
+    by_name = {m.name: m for m in municipalities}
+    out: dict[str, Party] = {}
+    for name, item in section.items():
+        path = ("parties", name)
+        item = r.table(item, path)
+        r.fields(item, path, _PARTY_FIELDS | ({"iban", "bic", "bank"} if name == host else set()))
+        if name not in by_name:
+            close = difflib.get_close_matches(name, by_name, n=1)
+            r.problem(path, f"'{name}' is not a municipality of the agreement"
+                      + (f" (did you mean '{close[0]}'?)" if close else ""))
+            continue
+        fields = {f: r.text(item, path, f).strip() for f in _PARTY_FIELDS}
+        if name != host and host in by_name:  # an unknown host is reported once, not here again
+            for f in ("iban", "bic", "bank"):
+                if fields[f]:
+                    r.problem(path + (f,), f"'{f}' belongs to the host ({host}), who is paid; members are not")
+        postcode = fields["postcode"]
+        if postcode and (fields["country"] or "FI") == "FI" and not re.fullmatch(r"\d{5}", postcode):
+            r.problem(path + ("postcode",), f"expected a Finnish postcode of five digits, found {postcode!r}")
+        business_id = by_name[name].business_id
+        if fields["einvoice_address"]:
+            try:
+                fields["einvoice_address"] = ovt.validate(fields["einvoice_address"], business_id or None)
+            except ValueError as exc:
+                r.problem(path + ("einvoice_address",), f"expected an OVT e-invoice address (0037 + the business "
+                          f"ID's 8 digits + optional suffix) of {name}: {_reason(exc)}; found {fields['einvoice_address']!r}")
+        if fields["operator"]:
+            try:
+                fields["operator"] = ovt.validate_operator(fields["operator"])
+            except ValueError as exc:
+                r.problem(path + ("operator",), f"expected an e-invoice operator id (an OVT code such as 003721291126 "
+                          f"or a BIC such as BAWCFI22): {_reason(exc)}; found {fields['operator']!r}")
+        if fields["vat_number"]:
+            from stdnum.fi import alv
+
+            if not alv.is_valid(fields["vat_number"]):
+                r.problem(path + ("vat_number",), f"expected a Finnish VAT number (FI12345678), found {fields['vat_number']!r}")
+            else:
+                fields["vat_number"] = "FI" + alv.compact(fields["vat_number"])
+        if fields["iban"] or fields["bic"]:
+            fields["iban"], fields["bic"] = _account(fields["iban"], fields["bic"], path, r)
+        out[name] = Party(name=name, **{**fields, "country": fields["country"] or "FI"}, line=r.line(path))
+    return out
+
+
+def _reason(exc: Exception) -> str:
+    return str(getattr(exc, "message", "") or exc).rstrip(".")
+
+
+def _account(iban: str, bic: str, path: tuple, r: _Reader) -> tuple[str, str]:
+    """The host's account: IBAN with its Finnish national check digit, and a BIC of the same bank."""
+    from schwifty import BIC, IBAN
+    from schwifty.exceptions import SchwiftyException
+
+    if not iban or not bic:
+        r.problem(path + ("iban" if not iban else "bic",), "an account needs both 'iban' and 'bic'")
+        return iban, bic
+    try:
+        account = IBAN(iban, validate_bban=True)
+    except SchwiftyException as exc:
+        r.problem(path + ("iban",), f"expected a valid IBAN (check digits and the national check digit): {exc}; found {iban!r}")
+        return iban, bic
+    try:
+        code = BIC(bic)
+    except SchwiftyException as exc:
+        r.problem(path + ("bic",), f"expected a valid BIC: {exc}; found {bic!r}")
+        return str(account.compact), bic
+    expected = account.bic
+    if expected is not None and str(expected)[:6] != str(code)[:6]:
+        r.problem(path + ("bic",), f"the BIC {code} is not the bank of IBAN {account.formatted} (expected {expected})")
+    return str(account.compact), str(code)

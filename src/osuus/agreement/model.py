@@ -205,6 +205,44 @@ class Travel:
 
 
 @dataclass(frozen=True, slots=True)
+class Vat:
+    """The VAT treatment of what the agreement invoices.
+
+    Statutory cost sharing between municipalities is not a sale: by default no
+    VAT (category O, exemption code VATEX-EU-O). Only zero-VAT treatments are
+    accepted (O, E): one treatment holds for the whole invoice, since EN 16931
+    (BR-O-11) lets an invoice with category O carry no other category."""
+
+    category: str = "O"
+    exemption_code: str = "VATEX-EU-O"
+    exemption_text: str = "Ei arvonlisäveron alaista toimintaa: kuntien lakisääteinen kustannustenjako"
+    reference: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Party:
+    """What a document needs to reach a municipality: postal and e-invoice
+    addresses, and for the host the bank account invoices are paid to."""
+
+    name: str
+    street: str = ""
+    postcode: str = ""
+    city: str = ""
+    country: str = "FI"
+    einvoice_address: str = ""  # OVT: 0037 + business ID digits + optional suffix
+    operator: str = ""  # e-invoice operator (intermediator) id
+    vat_number: str = ""
+    contact: str = ""
+    email: str = ""
+    buyer_reference: str = ""
+    iban: str = ""
+    bic: str = ""
+    bank: str = ""
+    source: str = ""
+    line: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Billing:
     """How the agreement's money is invoiced during the year."""
 
@@ -215,6 +253,8 @@ class Billing:
     travel: Travel | None = None
     interpretation_reference: str = ""
     reference: str = ""
+    vat: Vat = Vat()
+    reference_form: str = "national"  # payment reference: "national" (viitenumero) or "rf" (ISO 11649)
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +276,7 @@ class Agreement:
     reference: str = ""
     file: str = ""
     billing: Billing | None = None
+    parties: Mapping[str, Party] = field(default_factory=dict)
 
     @property
     def names(self) -> tuple[str, ...]:

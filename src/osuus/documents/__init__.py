@@ -1,0 +1,1 @@
+"""Documents that leave the house: invoices, credit notes, estimate letters, annual reports."""

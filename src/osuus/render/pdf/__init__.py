@@ -1,0 +1,1 @@
+"""PDF documents: invoices, credit notes, estimate letters, annual reports, appendix tables."""
