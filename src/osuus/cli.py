@@ -192,6 +192,7 @@ def _main(version: bool = typer.Option(False, "--version", callback=_version, is
 
 # The ledger commands register themselves on `app` (their heavy imports stay inside the commands).
 import osuus.cli_ledger  # noqa: E402,F401
+import osuus.cli_export  # noqa: E402,F401
 
 
 def main() -> None:

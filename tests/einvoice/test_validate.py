@@ -138,11 +138,15 @@ def test_warnings_are_reported_but_do_not_count_as_errors():
     assert not v.has_errors(findings)
 
 
-def test_no_rule_checks_the_reference_number_check_digit():
-    # 12345614 is a valid Finnish reference number; 12345615 is not. The
-    # official rules accept both: osuus must check the digit itself.
+def test_a_wrong_reference_check_digit_is_caught_by_osuus_own_rule():
+    # 12345614 is a valid Finnish reference number: base 1234561, weights 7-3-1 from the
+    # right: 1·7 + 6·3 + 5·1 + 4·7 + 3·3 + 2·1 + 1·7 = 76, and 80 − 76 = 4 (by hand);
+    # 12345615 is not. The official rules accept both: osuus checks the digit itself.
     data = replaced(read("peppol-invoice-valid.xml"), b">12345614<", b">12345615<")
-    assert v.validate_peppol(data) == []
+    findings = v.validate_peppol(data)
+    assert [(f.rule_id, f.severity) for f in findings] == [("OSUUS-REF-01", "fatal")]
+    assert "12345615" in findings[0].message
+    assert v.validate_peppol(read("peppol-invoice-valid.xml")) == []
 
 
 def test_not_well_formed_and_foreign_documents():

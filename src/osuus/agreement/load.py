@@ -821,7 +821,7 @@ def _parties(raw: Any, r: _Reader, municipalities: list[Municipality], host: str
                 r.problem(path + ("vat_number",), f"expected a Finnish VAT number (FI12345678), found {fields['vat_number']!r}")
             else:
                 fields["vat_number"] = "FI" + alv.compact(fields["vat_number"])
-        if fields["iban"] or fields["bic"]:
+        if name == host and (fields["iban"] or fields["bic"]):
             fields["iban"], fields["bic"] = _account(fields["iban"], fields["bic"], path, r)
         out[name] = Party(name=name, **{**fields, "country": fields["country"] or "FI"}, line=r.line(path))
     return out

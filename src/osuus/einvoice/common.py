@@ -40,7 +40,8 @@ def payment_terms(doc: InvoiceDocument) -> str:
 def agreement_note(doc: InvoiceDocument) -> str:
     text = f"{doc.agreement_title}" if doc.agreement_title else ""
     if doc.is_credit:
-        text = f"Hyvityslasku laskulle {doc.credited_number}: {doc.reason}" + (f". {text}" if text else "")
+        head = f"Hyvityslasku laskulle {doc.credited_number}" if doc.credited_number else "Hyvityslasku"
+        text = head + (f": {doc.reason}" if doc.reason else "") + (f". {text}" if text else "")
     return text
 
 

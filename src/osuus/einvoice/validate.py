@@ -51,6 +51,7 @@ import tempfile
 import threading
 import zipfile
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -104,6 +105,8 @@ INSTALL_HINT = "install the optional extra: pip install 'osuus[validate]'"
 SVRL = "http://purl.oclc.org/dsdl/svrl"
 UBL_INVOICE_NS = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
 UBL_CREDITNOTE_NS = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"
+_CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
+_CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
 CAC_NS = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
 CBC_NS = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
 EXT_NS = "urn:oasis:names:specification:ubl:schema:xsd:CommonExtensionComponents-2"
@@ -500,7 +503,10 @@ def validate_finvoice(xml_bytes: bytes, xsd_path: str | os.PathLike | None = Non
         return [Finding("FORMAT", "fatal", "/", f"the root element is {root.tag}, not Finvoice")]
     schema = _finvoice_schema(Path(xsd_path) if xsd_path is not None else finvoice_xsd_path())
     with _lock:
-        return _schema_findings(schema, root, "FINVOICE-XSD")
+        findings = _schema_findings(schema, root, "FINVOICE-XSD")
+    if findings:
+        return findings
+    return _finvoice_totals(root) + _reference_findings(root, "finvoice")
 
 
 def validate_peppol(xml_bytes: bytes) -> list[Finding]:
@@ -528,7 +534,61 @@ def validate_peppol(xml_bytes: bytes) -> list[Finding]:
         text = etree.tostring(root, encoding="unicode")
         findings += _run_xslt("CEN", text)
         findings += _run_xslt("PEPPOL", text)
-        return findings
+    return findings + _reference_findings(root, "peppol")
+
+
+# --------------------------------------------------------------------------
+# osuus's own rules: what no official rule set checks
+
+def _reference_findings(root, kind: str) -> list[Finding]:
+    """OSUUS-REF-01/02: the payment reference's check digits (national 7-3-1, or RF ISO 11649).
+
+    Neither the Finvoice XSD nor the EN 16931/Peppol rules check them, and a
+    wrong one sends the payment to the suspense account."""
+    from stdnum import iso11649
+
+    from osuus.ids import viitenumero
+
+    if kind == "finvoice":
+        elements = root.findall("EpiDetails/EpiPaymentInstructionDetails/EpiRemittanceInfoIdentifier")
+    else:
+        elements = root.findall(f"{{{_CAC}}}PaymentMeans/{{{_CBC}}}PaymentID")
+    findings = []
+    for el in elements:
+        value = (el.text or "").strip()
+        location = _short_location(root.getroottree().getpath(el))
+        if value.upper().startswith("RF"):
+            if not iso11649.is_valid(value):
+                findings.append(Finding("OSUUS-REF-02", "fatal", location,
+                                        f"{value} is not a valid RF creditor reference (ISO 11649 check digits)"))
+        elif value.isdigit() and not viitenumero.is_valid(value.lstrip("0") or "0"):
+            findings.append(Finding("OSUUS-REF-01", "fatal", location,
+                                    f"{value} is not a valid Finnish reference number (7-3-1 check digit)"))
+    return findings
+
+
+def _finvoice_amount(text: str | None) -> Decimal:
+    return Decimal((text or "0").strip().replace(",", "."))
+
+
+def _finvoice_totals(root) -> list[Finding]:
+    """OSUUS-FI-01/02: the rows add up to the total, and the payment asks for the total.
+
+    The Finvoice XSD checks each amount's form but no arithmetic."""
+    rows = sum((_finvoice_amount(el.text) for el in root.findall("InvoiceRow/RowVatExcludedAmount")), Decimal(0))
+    findings = []
+    total_el = root.find("InvoiceDetails/InvoiceTotalVatExcludedAmount")
+    if total_el is not None and _finvoice_amount(total_el.text) != rows:
+        findings.append(Finding("OSUUS-FI-01", "fatal", "/Finvoice/InvoiceDetails/InvoiceTotalVatExcludedAmount",
+                                f"the total {total_el.text} is not the sum of the rows ({rows})"))
+    included = root.find("InvoiceDetails/InvoiceTotalVatIncludedAmount")
+    instructed = root.find("EpiDetails/EpiPaymentInstructionDetails/EpiInstructedAmount")
+    type_code = (root.findtext("InvoiceDetails/InvoiceTypeCode") or "").strip()
+    if included is not None and instructed is not None and type_code == "INV01" \
+            and _finvoice_amount(included.text) != _finvoice_amount(instructed.text):
+        findings.append(Finding("OSUUS-FI-02", "fatal", "/Finvoice/EpiDetails/EpiPaymentInstructionDetails/EpiInstructedAmount",
+                                f"the amount to pay {instructed.text} is not the invoice total {included.text}"))
+    return findings
 
 
 def validate_bytes(xml_bytes: bytes) -> list[Finding]:

@@ -1,0 +1,81 @@
+"""A ledger holding the README's 2021–2022 walkthrough, built once per test session
+through the ledger's own functions (the walkthrough test runs the CLI itself)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples" / "2021"
+AGREEMENT = ROOT / "agreements" / "pirkanmaa-2021.toml"
+
+
+def build_walkthrough(url: str) -> None:
+    from osuus.billing.periods import parse_period
+    from osuus.store import ledger
+    from osuus.store.db import make_engine, session_factory, upgrade
+
+    upgrade(url)
+    engine = make_engine(url)
+    Session = session_factory(engine)
+
+    def step(fn, *args):
+        with Session() as session, session.begin():
+            return fn(session, *args)
+
+    step(ledger.add_agreement, AGREEMENT, "test")
+    step(ledger.make_estimate, 2021, "test")
+    step(ledger.import_counts, EXAMPLES / "counts.csv", "test")
+    step(ledger.import_events, EXAMPLES / "events.csv", "test")
+    for month in range(1, 13):
+        issue = dt.date(2021, month + 1, 1) if month < 12 else dt.date(2022, 1, 3)
+        step(ledger.run_invoices, parse_period(f"2021-{month:02d}"), issue, "test")
+    step(ledger.import_costs, EXAMPLES / "costs.csv", "test")
+    step(ledger.close_year, 2021, "test")
+    step(ledger.make_estimate, 2022, "test")
+    step(ledger.run_invoices, parse_period("2022-01"), dt.date(2022, 2, 1), "test")
+    step(ledger.credit_invoice, "2021-00016", "Väärä laskutusosoite", dt.date(2022, 2, 15), "test")
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def walkthrough_url(tmp_path_factory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('ledger') / 'walkthrough.db'}"
+    build_walkthrough(url)
+    return url
+
+
+@pytest.fixture
+def walkthrough_session(walkthrough_url):
+    from osuus.store.db import make_engine, session_factory
+
+    engine = make_engine(walkthrough_url)
+    with session_factory(engine)() as session:
+        yield session
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def validator(tmp_path_factory):
+    """The official validators, or a skip that says what is missing.
+
+    Without a Finvoice XSD in the user's data folder, one is fetched from PyPI
+    into a temporary folder for this session (OSUUS_TESTS_OFFLINE=1 skips instead)."""
+    from osuus.einvoice import validate as v
+
+    try:
+        v.finvoice_xsd_path()
+    except v.ValidatorUnavailable as exc:
+        if os.environ.get("OSUUS_TESTS_OFFLINE"):
+            pytest.skip(f"no Finvoice 3.0 XSD and OSUUS_TESTS_OFFLINE is set: {exc}")
+        dest = v.install_finvoice_xsd(dest=tmp_path_factory.mktemp("finvoice") / v.FINVOICE_XSD_NAME)
+        os.environ[v.FINVOICE_XSD_ENV] = str(dest)
+    try:
+        v.warm_up()
+    except v.ValidatorUnavailable as exc:
+        pytest.skip(f"e-invoice validators unavailable ({exc}): pip install -e '.[validate]'")
+    return v

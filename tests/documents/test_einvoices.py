@@ -1,0 +1,193 @@
+"""E-invoices of the whole 2021–2022 walkthrough: written, read back, and validated.
+
+Every invoice and credit note of the walkthrough is written as Finvoice 3.0 and
+as Peppol BIS Billing 3.0 and must pass the official rules with no fatal or
+error finding. Hand-broken copies of generated documents must each be caught
+with the rule id the specification gives for that fault.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from lxml import etree
+from sqlalchemy import select
+
+from osuus.documents.build import ADDRESS, EINVOICE, invoice_document
+from osuus.einvoice.finvoice import finvoice_xml
+from osuus.einvoice.peppol import peppol_xml
+from osuus.ids import viitenumero
+from osuus.store.tables import Invoice
+
+ROOT = Path(__file__).resolve().parents[2]
+NS = {"cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
+      "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"}
+# Business IDs transcribed from shared/data/municipalities.csv (which cites its sources).
+BUSINESS_IDS = {"Sastamala": "0144411-3", "Akaa": "2050864-5", "Pirkkala": "0152084-1", "Virrat": "0206333-9"}
+# Sastamala's yearly payment of Taulukko 1 ("Maksuosuus" column), transcribed from the seed.
+SASTAMALA_T1_PAYMENT = Decimal("14240")
+
+
+def _errors(findings) -> list[str]:
+    return [str(f) for f in findings if f.severity != "warning"]
+
+
+def _documents(session, **kw):
+    invoices = list(session.scalars(select(Invoice).order_by(Invoice.id)))
+    return [(inv, invoice_document(session, inv, needs=ADDRESS + EINVOICE, **kw)) for inv in invoices]
+
+
+def test_every_walkthrough_document_passes_the_official_rules(walkthrough_session, validator):
+    docs = _documents(walkthrough_session)
+    assert len(docs) > 12 * 21  # every member every month of 2021, then 2022-01 and a credit note
+    kinds = {doc.kind for _, doc in docs}
+    assert kinds == {"invoice", "credit_note"}
+    failures = []
+    for inv, doc in docs:
+        for name, xml, check in (("peppol", peppol_xml(doc), validator.validate_peppol),
+                                 ("finvoice", finvoice_xml(doc), validator.validate_finvoice)):
+            errors = _errors(check(xml))
+            if errors:
+                failures.append((inv.number, name, errors[:3]))
+    assert failures == []
+
+
+def test_rf_references_pass_too(walkthrough_session, validator):
+    inv = walkthrough_session.scalar(select(Invoice).where(Invoice.number == "2022-00043"))
+    doc = invoice_document(walkthrough_session, inv, needs=ADDRESS + EINVOICE, rf=True)
+    assert doc.payment_reference.startswith("RF")
+    for xml, check in ((peppol_xml(doc), validator.validate_peppol), (finvoice_xml(doc), validator.validate_finvoice)):
+        assert _errors(check(xml)) == []
+    finvoice = etree.fromstring(finvoice_xml(doc))
+    ref = finvoice.find("EpiDetails/EpiPaymentInstructionDetails/EpiRemittanceInfoIdentifier")
+    assert ref.get("IdentificationSchemeName") == "ISO" and ref.text == viitenumero.to_rf(inv.reference)
+
+
+def test_peppol_content_matches_the_ledger_and_the_seed(walkthrough_session):
+    docs = _documents(walkthrough_session)
+    advance_sum = Decimal(0)
+    checked: set[str] = set()
+    for inv, doc in docs:
+        root = etree.fromstring(peppol_xml(doc))
+        sign = -1 if inv.kind == "credit_note" else 1
+        payable = Decimal(root.findtext("cac:LegalMonetaryTotal/cbc:PayableAmount", namespaces=NS))
+        assert payable == inv.total * sign, inv.number
+        lines = root.findall("cac:InvoiceLine" if sign == 1 else "cac:CreditNoteLine", NS)
+        assert sum(Decimal(x.findtext("cbc:LineExtensionAmount", namespaces=NS)) for x in lines) == payable
+        assert root.findtext("cac:PaymentMeans/cbc:PaymentID", namespaces=NS) == inv.reference
+        buyer = root.find("cac:AccountingCustomerParty/cac:Party", NS)
+        name = buyer.findtext("cac:PartyLegalEntity/cbc:RegistrationName", namespaces=NS)
+        if name in BUSINESS_IDS:
+            checked.add(name)
+            digits = BUSINESS_IDS[name].replace("-", "")
+            # the OVT e-invoice address is 0037 followed by the business ID's eight digits
+            assert buyer.findtext("cbc:EndpointID", namespaces=NS) == "0037" + digits
+            assert buyer.findtext("cac:PartyLegalEntity/cbc:CompanyID", namespaces=NS) == digits
+        if name == "Sastamala" and inv.kind == "invoice":
+            for x in lines:
+                if x.findtext("cbc:AccountingCost", namespaces=NS) == "yhteiset" and \
+                        x.findtext("cac:InvoicePeriod/cbc:StartDate", namespaces=NS).startswith("2021"):
+                    advance_sum += Decimal(x.findtext("cbc:LineExtensionAmount", namespaces=NS))
+    assert checked == set(BUSINESS_IDS)
+    # twelve instalments make the year's payment (shown in whole euros in the appendix)
+    assert abs(advance_sum - SASTAMALA_T1_PAYMENT) <= Decimal("0.5")
+
+
+def test_credit_note_refers_to_the_credited_invoice(walkthrough_session):
+    note = walkthrough_session.scalar(select(Invoice).where(Invoice.kind == "credit_note",
+                                                            Invoice.credited_invoice_id.is_not(None)))
+    credited = walkthrough_session.get(Invoice, note.credited_invoice_id)
+    doc = invoice_document(walkthrough_session, note, needs=ADDRESS + EINVOICE)
+    root = etree.fromstring(peppol_xml(doc))
+    assert etree.QName(root).localname == "CreditNote"
+    assert root.findtext("cbc:CreditNoteTypeCode", namespaces=NS) == "381"
+    assert root.findtext("cac:BillingReference/cac:InvoiceDocumentReference/cbc:ID", namespaces=NS) == credited.number
+    assert Decimal(root.findtext("cac:LegalMonetaryTotal/cbc:PayableAmount", namespaces=NS)) == credited.total
+    fin = etree.fromstring(finvoice_xml(doc))
+    assert fin.findtext("InvoiceDetails/InvoiceTypeCode") == "INV02"
+    assert fin.findtext("InvoiceDetails/OriginalInvoiceNumber") == credited.number
+    # Finvoice amounts: decimal comma, negative on a credit note
+    total = fin.findtext("InvoiceDetails/InvoiceTotalVatExcludedAmount")
+    assert total == f"-{credited.total:.2f}".replace(".", ",")
+
+
+def test_finvoice_amounts_and_reference(walkthrough_session):
+    inv = walkthrough_session.scalar(select(Invoice).where(Invoice.number == "2021-00001"))
+    doc = invoice_document(walkthrough_session, inv, needs=ADDRESS + EINVOICE)
+    fin = etree.fromstring(finvoice_xml(doc))
+    assert fin.findtext("InvoiceDetails/InvoiceTotalVatIncludedAmount") == f"{inv.total:.2f}".replace(".", ",")
+    ref = fin.find("EpiDetails/EpiPaymentInstructionDetails/EpiRemittanceInfoIdentifier")
+    assert ref.get("IdentificationSchemeName") == "SPY"
+    assert ref.text == inv.reference.rjust(20, "0") and viitenumero.is_valid(inv.reference)
+    assert fin.findtext("InvoiceDetails/VatSpecificationDetails/VatCode") == "O"
+    assert fin.findtext("InvoiceDetails/VatSpecificationDetails/VatExemptionReasonCode") == "VATEX-EU-O"
+
+
+# ---------------------------------------------------------------------------
+# hand-broken copies of generated documents
+# ---------------------------------------------------------------------------
+
+@pytest.fixture
+def sample(walkthrough_session):
+    inv = walkthrough_session.scalar(select(Invoice).where(Invoice.number == "2021-00016"))
+    return inv, invoice_document(walkthrough_session, inv, needs=ADDRESS + EINVOICE)
+
+
+def _rule_ids(findings) -> set[str]:
+    return {f.rule_id for f in findings if f.severity != "warning"}
+
+
+def _edit(xml: bytes, path: str, text: str | None = None, *, remove: bool = False, ns=NS) -> bytes:
+    root = etree.fromstring(xml)
+    el = root.find(path, ns)
+    assert el is not None, path
+    if remove:
+        el.getparent().remove(el)
+    else:
+        el.text = text
+    return etree.tostring(root, xml_declaration=True, encoding=root.getroottree().docinfo.encoding)
+
+
+def test_broken_peppol_documents_are_caught(sample, validator):
+    inv, doc = sample
+    xml = peppol_xml(doc)
+    assert _errors(validator.validate_peppol(xml)) == []
+    wrong = f"{inv.total + 1:.2f}"
+    cases = {
+        "BR-CO-10": _edit(xml, "cac:LegalMonetaryTotal/cbc:LineExtensionAmount", wrong),  # lines ≠ sum
+        "BR-CO-16": _edit(xml, "cac:LegalMonetaryTotal/cbc:PayableAmount", wrong),  # amount due ≠ total
+        "BR-07": _edit(xml, "cac:AccountingCustomerParty/cac:Party/cac:PartyLegalEntity/cbc:RegistrationName",
+                       remove=True),  # no buyer name
+        "UBL-XSD": _edit(xml, "cac:LegalMonetaryTotal/cbc:PayableAmount", "12 345,00"),  # malformed amount
+        "OSUUS-REF-01": _edit(xml, "cac:PaymentMeans/cbc:PaymentID",
+                              inv.reference[:-1] + str((int(inv.reference[-1]) + 1) % 10)),
+    }
+    for rule, broken in cases.items():
+        assert rule in _rule_ids(validator.validate_peppol(broken)), rule
+
+
+def test_a_vat_number_with_category_o_is_caught(sample, validator):
+    import dataclasses
+
+    inv, doc = sample
+    # Sastamala's VAT number would be FI + its business ID digits (0144411-3)
+    buyer = dataclasses.replace(doc.buyer, vat_number="FI01444113")
+    found = _rule_ids(validator.validate_peppol(peppol_xml(dataclasses.replace(doc, buyer=buyer))))
+    assert "BR-O-02" in found or "BR-O-04" in found or "BR-O-03" in found, found
+
+
+def test_broken_finvoice_documents_are_caught(sample, validator):
+    inv, doc = sample
+    xml = finvoice_xml(doc)
+    assert _errors(validator.validate_finvoice(xml)) == []
+    cases = {
+        "FINVOICE-XSD": _edit(xml, "InvoiceDetails/InvoiceTotalVatIncludedAmount", f"{inv.total:.2f}", ns=None),
+        "OSUUS-FI-01": _edit(xml, "InvoiceDetails/InvoiceTotalVatExcludedAmount",
+                             f"{inv.total + 1:.2f}".replace(".", ","), ns=None),
+        "OSUUS-REF-01": _edit(xml, "EpiDetails/EpiPaymentInstructionDetails/EpiRemittanceInfoIdentifier",
+                              inv.reference[:-1].rjust(19, "0") + str((int(inv.reference[-1]) + 1) % 10), ns=None),
+    }
+    for rule, broken in cases.items():
+        assert rule in _rule_ids(validator.validate_finvoice(broken)), rule
