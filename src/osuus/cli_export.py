@@ -119,7 +119,7 @@ def export_estimate(
     year: int = typer.Argument(..., help="Vuosi, jota arvio koskee"),
     output: Path = OUTPUT,
     municipality: Optional[str] = typer.Option(None, "--municipality", "-m", help="Vain tämä kunta"),
-    date: Optional[str] = typer.Option(None, "--date", help="Kirjeen päiväys (oletus tänään)"),
+    date: Optional[str] = typer.Option(None, "--date", help="Kirjeen päiväys (oletus: arvion laatimispäivä)"),
     lang: Lang = LANG,
     db: Optional[str] = DB_OPTION,
 ) -> None:
@@ -128,7 +128,8 @@ def export_estimate(
 
     with ledger(db) as session:
         code = _municipality_code(session, municipality) if municipality else None
-        written = export_estimates(session, year, output, lang.value, date=_parse_date(date), municipality=code)
+        written = export_estimates(session, year, output, lang.value, date=_parse_date(date) if date else None,
+                                   municipality=code)
     _report(written)
 
 
@@ -173,7 +174,8 @@ def export_year_cmd(
     year: int = typer.Argument(..., help="Vuosi"),
     output: Path = OUTPUT,
     lang: Lang = LANG,
-    date: Optional[str] = typer.Option(None, "--date", help="Kirjeiden ja raporttien päiväys (oletus tänään)"),
+    date: Optional[str] = typer.Option(None, "--date", help="Vuosiraporttien päiväys (oletus tänään); "
+                                        "arviokirjeet päivätään arvion laatimispäivälle"),
     rf: Optional[bool] = RF,
     validate: Optional[bool] = typer.Option(None, "--validate/--no-validate",
                                             help="Tarkista verkkolaskut virallisilla säännöillä (oletus: jos asennettu)"),

@@ -135,8 +135,9 @@ def invoice_document(session: Session, invoice, *, needs: tuple[str, ...] = ADDR
         credited_issue_date=credited.issue_date if credited else None, reason=invoice.reason or "")
 
 
-def estimate_letters(session: Session, year: int, date: dt.date) -> list[EstimateLetter]:
-    """One letter per member from the newest estimate revision of `year`."""
+def estimate_letters(session: Session, year: int, date: dt.date | None = None) -> list[EstimateLetter]:
+    """One letter per member from the newest estimate revision of `year`, dated `date`
+    or, by default, the day the estimate was made (the letter is sent with it)."""
     from osuus.billing.invoicing import instalment
     from osuus.billing.periods import periods_of_year
     from osuus.store.ledger import current_agreement, latest_agreement
@@ -157,7 +158,7 @@ def estimate_letters(session: Session, year: int, date: dt.date) -> list[Estimat
         parts = tuple(EstimatePart(pid, label, Decimal(value)) for pid, label, value in row.details.get("parts", []))
         advance = sum((p.amount for p in parts if p.id in advance_ids), ZERO)
         letters.append(EstimateLetter(
-            year=year, date=date, seller=seller, buyer=party_document(agreement, member.name), amount=row.amount,
+            year=year, date=date or row.created_at.date(), seller=seller, buyer=party_document(agreement, member.name), amount=row.amount,
             parts=parts, basis=row.basis, revision=revision, agreement_title=agreement.title,
             instalments=count, instalment=instalment(advance, 1, count) if advance else ZERO))
     return letters

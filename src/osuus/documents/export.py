@@ -168,7 +168,7 @@ def export_invoice_pdfs(session: Session, invoices: Iterable, out: Path, lang: s
     return [write_invoice_pdf(doc, out, lang) for doc in docs]
 
 
-def export_estimates(session: Session, year: int, out: Path, lang: str = "fi", *, date: dt.date,
+def export_estimates(session: Session, year: int, out: Path, lang: str = "fi", *, date: dt.date | None = None,
                      municipality: str | None = None) -> list[Written]:
     from osuus.documents.build import estimate_letters
     from osuus.render.pdf.letters import estimate_pdf
@@ -280,7 +280,7 @@ def export_year(session: Session, year: int, out: Path, *, lang: str = "fi", dat
         written += [write_einvoice(doc, fmt, out, validate) for fmt in EINVOICE_FORMATS]
         advance(1)
     if has_estimate:
-        letters = export_estimates(session, year, out, lang, date=date)
+        letters = export_estimates(session, year, out, lang)  # dated the day the estimate was made
         written += letters
         advance(len(letters))
     reports = export_reports(session, year, out, lang, date=date)

@@ -1,0 +1,147 @@
+"""How fast are the documents of a year? A benchmark that prints figures (it is not a test).
+
+Run it from the repository root, with the validate extra installed:
+
+    .venv/bin/python bench/bench_documents.py
+    .venv/bin/python bench/bench_documents.py --lang sv --repeat 3
+
+What it measures, on a SQLite ledger holding the README's walkthrough (the 2021
+agreement, the example events, twelve monthly invoice runs, the year closed,
+2022-01 invoiced and one invoice credited), built once and not timed:
+  1. `osuus export year 2021` as a user runs it (a child process, so start-up,
+     imports and the compiling of the validators are counted): every 2021 invoice
+     and credit note as PDF, Finvoice 3.0 and Peppol BIS 3 (each e-invoice
+     validated), the 21 estimate letters, the 21 annual reports and the appendix
+     tables; aim under 60 s.
+  2. In this process, after a warm-up: Peppol validation of one invoice (UBL XSD,
+     CEN and Peppol schematron), Finvoice validation (XSD and osuus's own rules),
+     and the rendering of each kind of PDF: median of `--repeat` rounds over the
+     documents; aim under 20 ms for one warm Peppol validation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def build_ledger(url: str) -> None:
+    from tests.documents.conftest import build_walkthrough
+
+    build_walkthrough(url)
+
+
+def timed(fn, *args, **kw) -> tuple[float, object]:
+    start = time.perf_counter()
+    result = fn(*args, **kw)
+    return time.perf_counter() - start, result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lang", default="fi")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    from sqlalchemy import select
+
+    from osuus.documents.build import ADDRESS, EINVOICE, annual_report_document, estimate_letters, invoice_document
+    from osuus.einvoice import validate as v
+    from osuus.einvoice.finvoice import finvoice_xml
+    from osuus.einvoice.peppol import peppol_xml
+    from osuus.render.pdf.letters import estimate_pdf, invoice_pdf
+    from osuus.render.pdf.reports import annual_report_pdf, appendix_pdf
+    from osuus.store.db import make_engine, session_factory
+    from osuus.store.tables import Invoice
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'ledger.db'}"
+        seconds, _ = timed(build_ledger, url)
+        print(f"walkthrough ledger built in {seconds:.1f} s (not part of the figures)")
+
+        out = Path(tmp) / "export"
+        env = {**os.environ, "OSUUS_DATABASE_URL": url}
+        command = [sys.executable, "-m", "osuus", "export", "year", "2021", "--output", str(out),
+                   "--lang", args.lang, "--date", "2022-03-31", "--validate"]
+        start = time.perf_counter()
+        proc = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)
+        export_seconds = time.perf_counter() - start
+        if proc.returncode != 0:
+            print(proc.stdout, proc.stderr, sep="\n")
+            return 1
+        files = [p for p in out.rglob("*") if p.is_file()]
+        kinds = {}
+        for p in files:
+            key = p.suffix if p.suffix == ".pdf" else ".".join(p.suffixes[-2:])
+            kinds[key] = kinds.get(key, 0) + 1
+        size = sum(p.stat().st_size for p in files)
+
+        engine = make_engine(url)
+        with session_factory(engine)() as session:
+            invoices = list(session.scalars(select(Invoice).where(Invoice.year == 2021).order_by(Invoice.sequence)))
+            docs = [invoice_document(session, i, needs=ADDRESS + EINVOICE) for i in invoices]
+            letters = estimate_letters(session, 2021, dt.date(2021, 8, 31))
+            reports = [annual_report_document(session, 2021, d.buyer.code, dt.date(2022, 3, 31))
+                       for d in docs[:21]]
+        engine.dispose()
+        from osuus.agreement import load_agreement
+        from osuus.engine import allocate
+
+        allocation = allocate(load_agreement(ROOT / "agreements" / "pirkanmaa-2021.toml")[0])
+
+        peppol = [peppol_xml(d) for d in docs]
+        finvoice = [finvoice_xml(d) for d in docs]
+        warm, _ = timed(v.warm_up)
+        v.validate_peppol(peppol[0])
+        v.validate_finvoice(finvoice[0])
+
+        def per_item(fn, items) -> float:
+            rounds = []
+            for _ in range(args.repeat):
+                start = time.perf_counter()
+                for item in items:
+                    fn(item)
+                rounds.append((time.perf_counter() - start) / len(items))
+            return statistics.median(rounds)
+
+        figures = [
+            ("Peppol validation, one invoice (warm)", per_item(v.validate_peppol, peppol), 0.020),
+            ("Finvoice validation, one invoice (warm)", per_item(v.validate_finvoice, finvoice), None),
+            ("Peppol XML written, one invoice", per_item(peppol_xml, docs), None),
+            ("Finvoice XML written, one invoice", per_item(finvoice_xml, docs), None),
+            ("invoice PDF, one", per_item(lambda d: invoice_pdf(d, args.lang), docs[:60]), None),
+            ("estimate letter PDF, one", per_item(lambda d: estimate_pdf(d, args.lang), letters), None),
+            ("annual report PDF, one", per_item(lambda d: annual_report_pdf(d, args.lang), reports), None),
+            ("appendix tables PDF", per_item(lambda a: appendix_pdf(a, args.lang), [allocation]), None),
+        ]
+
+    print()
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"{platform.system()} {platform.release()}")
+    print(f"rule sets: {v.rule_set_versions()}")
+    print()
+    print(f"osuus export year 2021 (--validate, --lang {args.lang}), a child process: {export_seconds:.1f} s "
+          f"(aim < 60 s) {'OK' if export_seconds < 60 else 'MISSED'}")
+    print(f"  {len(files)} files, {size / 1e6:.1f} MB: " + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())))
+    print(f"validators compiled (warm-up) in {warm:.2f} s")
+    print()
+    print(f"{'median of ' + str(args.repeat) + ' rounds':<45} {'ms':>9}  aim")
+    for label, seconds, aim in figures:
+        verdict = "" if aim is None else f"< {aim * 1000:.0f} ms {'OK' if seconds < aim else 'MISSED'}"
+        print(f"{label:<45} {seconds * 1000:>9.2f}  {verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

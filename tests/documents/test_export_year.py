@@ -1,0 +1,58 @@
+"""`osuus export year`: every document of the year, an index that matches the disk, the same bytes twice."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+
+from sqlalchemy import func, select
+
+from osuus.store.tables import Invoice
+from tests.documents.test_export_cli import osuus
+
+MEMBERS = 21
+
+
+def test_export_year_writes_everything_once_and_the_same_again(walkthrough_url, walkthrough_session, validator,
+                                                                tmp_path):
+    invoices = walkthrough_session.scalar(select(func.count()).select_from(Invoice).where(Invoice.year == 2021))
+    walkthrough_session.rollback()  # no open read transaction while the command runs (SQLite locks)
+    out = tmp_path / "2021"
+    proc = osuus("export", "year", "2021", "--output", str(out), "--date", "2022-03-31", "--validate",
+                 url=walkthrough_url)
+    assert proc.returncode == 0, proc.stderr
+    assert "sääntörikkeitä 0" in proc.stdout
+
+    index = out / "hakemisto.csv"
+    rows = list(csv.DictReader(index.open(encoding="utf-8")))
+    on_disk = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()} - {"hakemisto.csv"}
+    assert {r["file"] for r in rows} == on_disk
+    for r in rows:
+        assert hashlib.sha256((out / r["file"]).read_bytes()).hexdigest() == r["sha256"], r["file"]
+        assert r["findings"] == ""
+
+    kinds = [(r["kind"], r["format"]) for r in rows]
+    assert sum(1 for k in kinds if k[0] in ("invoice", "credit_note")) == 3 * invoices  # PDF, Finvoice, Peppol
+    assert kinds.count(("estimate", "pdf")) == MEMBERS
+    assert kinds.count(("report", "pdf")) == MEMBERS
+    assert kinds.count(("tables", "pdf")) == 1
+    assert not any(r["municipality"] == "837" for r in rows)  # the host receives nothing
+
+    # the same export again writes the same bytes (deterministic documents, same index)
+    first = index.read_bytes()
+    again = osuus("export", "year", "2021", "--output", str(out), "--date", "2022-03-31", "--no-validate",
+                  url=walkthrough_url)
+    assert again.returncode == 0, again.stderr
+    assert index.read_bytes() == first
+
+
+def test_export_year_in_swedish_names_files_in_swedish(walkthrough_url, tmp_path):
+    out = tmp_path / "sv"
+    proc = osuus("export", "report", "2021", "-m", "Birkala", "--lang", "sv", "-o", str(out), url=walkthrough_url)
+    assert proc.returncode == 0, proc.stderr
+    (report,) = out.glob("*/*.pdf")
+    assert report.name == "arsrapport-2021.pdf" and report.parent.name == "604-pirkkala"
+    from pypdf import PdfReader
+
+    text = "".join(page.extract_text() for page in PdfReader(report).pages).replace("\u00ad", "")
+    assert "Birkala" in text and "Årsrapport 2021" in text
