@@ -83,7 +83,7 @@ def main() -> int:
         files = [p for p in out.rglob("*") if p.is_file()]
         kinds = {}
         for p in files:
-            key = p.suffix if p.suffix == ".pdf" else ".".join(p.suffixes[-2:])
+            key = "".join(p.suffixes[-2:]) if p.name.endswith(".xml") else p.suffix
             kinds[key] = kinds.get(key, 0) + 1
         size = sum(p.stat().st_size for p in files)
 
