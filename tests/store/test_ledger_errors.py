@@ -161,6 +161,10 @@ def test_credit_of_an_unknown_or_credited_invoice_is_refused(migrated_url):
     before = snapshot(url)
     stderr = refused(url, "credit", "NOPE", "--reason", "x")
     assert "no invoice numbered NOPE" in stderr, stderr
+    # 131052-308T: the personal identity code of the Digital and Population Data Services
+    # Agency's examples (check character T: 131052308 mod 31 = 25 → T, by hand)
+    stderr = refused(url, "credit", "2021-00001", "--reason", "Asiakas 131052-308T muutti")
+    assert "personal identity code" in stderr and "131052-308T" not in stderr, stderr
     assert snapshot(url) == before
 
     out = ok(url, "credit", "2021-00001", "--reason", "Väärä laskutusosoite", "--date", "2021-02-10")

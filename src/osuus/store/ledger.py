@@ -281,6 +281,12 @@ def credit_invoice(session: Session, number: str, reason: str, issue_date: dt.da
         raise ProblemsError([Problem(f"{number} is a credit note; only invoices are credited", key="invoice")])
     if not reason.strip():
         raise ProblemsError([Problem("a credit note needs a reason (--reason)", key="reason")])
+    from osuus.privacy import masked, personal_codes_in
+
+    codes = personal_codes_in(reason)
+    if codes:  # the reason is printed on the credit note and sent to the member
+        raise ProblemsError([Problem(f"the reason holds a personal identity code ({masked(codes[0])}); "
+                                     "write it without one: credit notes name no persons", key="reason")])
     already = session.scalar(select(Invoice).where(Invoice.credited_invoice_id == invoice.id))
     if already is not None:
         raise ProblemsError([Problem(f"{number} is already credited by {already.number}", key="invoice")])
