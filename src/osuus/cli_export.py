@@ -80,7 +80,7 @@ def export_einvoice(
     from osuus.documents.export import export_einvoices, select_invoices
 
     check = _validator(validate)
-    with ledger(db) as session:
+    with ledger(db, readonly=True) as session:
         invoices = select_invoices(session, number=number, period=period, year=year)
         written = export_einvoices(session, invoices, format.value, output, rf=rf, validate=check)
     _report(written)
@@ -108,7 +108,7 @@ def export_pdf(
     """Laskut ja hyvityslaskut PDF:nä (pankkiviivakoodi mukana)."""
     from osuus.documents.export import export_invoice_pdfs, select_invoices
 
-    with ledger(db) as session:
+    with ledger(db, readonly=True) as session:
         invoices = select_invoices(session, number=number, period=period, year=year)
         written = export_invoice_pdfs(session, invoices, output, lang.value, rf=rf)
     _report(written)
@@ -126,7 +126,7 @@ def export_estimate(
     """Elokuun arviokirjeet kunnille PDF:nä."""
     from osuus.documents.export import export_estimates
 
-    with ledger(db) as session:
+    with ledger(db, readonly=True) as session:
         code = _municipality_code(session, municipality) if municipality else None
         written = export_estimates(session, year, output, lang.value, date=_parse_date(date) if date else None,
                                    municipality=code)
@@ -145,7 +145,7 @@ def export_report(
     """Kuntien vuosiraportit PDF:nä (kaavio palveluittain ja edellinen vuosi rinnalla)."""
     from osuus.documents.export import export_reports
 
-    with ledger(db) as session:
+    with ledger(db, readonly=True) as session:
         code = _municipality_code(session, municipality) if municipality else None
         written = export_reports(session, year, output, lang.value, date=_parse_date(date), municipality=code)
     _report(written)
@@ -188,7 +188,7 @@ def export_year_cmd(
     from osuus.documents.export import export_year, year_work
 
     check = _validator(validate)
-    with ledger(db) as session:
+    with ledger(db, readonly=True) as session:
         total = year_work(session, year)
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), transient=not sys.stderr.isatty(),

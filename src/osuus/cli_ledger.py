@@ -47,13 +47,14 @@ def _actor() -> str:
 
 
 @contextlib.contextmanager
-def ledger(db: Optional[str]) -> Iterator:
-    """A session in one transaction on a migrated database; problems → exit 2, rolled back."""
+def ledger(db: Optional[str], *, readonly: bool = False) -> Iterator:
+    """A session in one transaction on a migrated database; problems → exit 2, rolled back.
+    `readonly` commands (exports) do not take SQLite's write lock."""
     from osuus.problems import ProblemsError
     from osuus.store.db import NotMigrated, make_engine, require_migrated, resolve_url, session_factory
 
     url = resolve_url(db)
-    engine = make_engine(url)
+    engine = make_engine(url, readonly=readonly)
     try:
         require_migrated(engine)
     except NotMigrated as exc:

@@ -87,3 +87,18 @@ def test_a_party_without_an_address_stops_the_export_before_any_file(tmp_path):
     problems = [x for x in proc.stderr.splitlines() if "Parkano" in x]
     assert any("street" in x for x in problems) and any("einvoice_address" in x for x in problems)
     assert not out.exists()
+
+
+def test_an_export_reads_while_another_command_holds_the_write_lock(walkthrough_url, tmp_path):
+    """SQLite: exports begin DEFERRED (WAL), so a running invoice run does not hold them up, nor they it."""
+    from osuus.store.db import make_engine
+
+    engine = make_engine(walkthrough_url)  # a writer's engine: BEGIN IMMEDIATE
+    try:
+        with engine.begin() as writer:
+            writer.exec_driver_sql("SELECT 1")  # the write lock is taken and held until the block ends
+            proc = osuus("export", "pdf", "2021-00001", "-o", str(tmp_path / "pdf"), url=walkthrough_url)
+            assert proc.returncode == 0, proc.stderr
+    finally:
+        engine.dispose()
+    assert len(list((tmp_path / "pdf").glob("*/*.pdf"))) == 1

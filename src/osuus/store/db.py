@@ -110,13 +110,21 @@ def _sqlite_on_begin(conn) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite gets its pragmas and real transactions."""
+def _sqlite_on_begin_read(conn) -> None:
+    conn.exec_driver_sql("BEGIN")
+
+
+def make_engine(url: str, *, readonly: bool = False) -> Engine:
+    """An engine for `url`; SQLite gets its pragmas and real transactions.
+
+    `readonly`: for commands that only read (exports). On SQLite their
+    transactions begin DEFERRED, which in WAL mode neither takes nor waits
+    for the write lock, so a long export does not hold up an invoice run."""
     backend = make_url(url).get_backend_name()
     if backend == "sqlite":
         engine = create_engine(url)
         event.listen(engine, "connect", _sqlite_on_connect)
-        event.listen(engine, "begin", _sqlite_on_begin)
+        event.listen(engine, "begin", _sqlite_on_begin_read if readonly else _sqlite_on_begin)
         return engine
     if backend == "postgresql":
         return create_engine(url, pool_pre_ping=True)
