@@ -1,4 +1,4 @@
-"""Shared fixtures for the command-line tests.
+"""Shared fixtures: the command line, and a PostgreSQL database for the session.
 
 `run_cli(*args)` runs the real program in a subprocess (`python -m osuus ...`,
 from the repository root) and returns (returncode, stdout, stderr).
@@ -9,6 +9,7 @@ which is much quicker; it returns the same triple plus the exception caught.
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED_AGREEMENT = ROOT / "agreements" / "pirkanmaa-2021.toml"
+PG_ENV = "OSUUS_TEST_POSTGRES_URL"
 
 
 def _env() -> dict[str, str]:
@@ -69,3 +71,31 @@ def run_cli():
 @pytest.fixture(scope="session")
 def invoke_cli():
     return invoke_cli_in_process
+
+
+@pytest.fixture(scope="session")
+def postgres_test_database():
+    """The URL of a PostgreSQL database made for this test session (dropped afterwards)."""
+    base = os.environ.get(PG_ENV, "").strip()
+    if not base:
+        pytest.skip(f"{PG_ENV} not set")
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import DBAPIError
+
+    from osuus.store.db import resolve_url
+
+    base = resolve_url(base)
+    name = f"osuus_test_{os.getpid()}_{secrets.token_hex(4)}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            try:
+                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            except DBAPIError:  # PostgreSQL < 13 has no FORCE
+                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.dispose()

@@ -79,3 +79,17 @@ def validator(tmp_path_factory):
     except v.ValidatorUnavailable as exc:
         pytest.skip(f"e-invoice validators unavailable ({exc}): pip install -e '.[validate]'")
     return v
+
+
+@pytest.fixture(scope="session")
+def walkthrough_pg_url(postgres_test_database) -> str:
+    """The same walkthrough in PostgreSQL (skipped, saying why, without OSUUS_TEST_POSTGRES_URL)."""
+    from sqlalchemy import create_engine
+
+    engine = create_engine(postgres_test_database, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:  # a clean schema: the store tests share this database
+        connection.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
+        connection.exec_driver_sql("CREATE SCHEMA public")
+    engine.dispose()
+    build_walkthrough(postgres_test_database)
+    return postgres_test_database

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
-import hashlib
 import os
 import subprocess
 import sys
-from pathlib import Path
 
-import pytest
 
 from tests.documents.conftest import AGREEMENT, ROOT
 

@@ -10,39 +10,11 @@ database is dropped when the session ends.
 
 from __future__ import annotations
 
-import os
-import secrets
-
 import pytest
 from sqlalchemy import create_engine
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
 
-from osuus.store.db import make_engine, resolve_url, session_factory, upgrade
-
-PG_ENV = "OSUUS_TEST_POSTGRES_URL"
-
-
-@pytest.fixture(scope="session")
-def postgres_test_database():
-    """The URL of a PostgreSQL database made for this test session (dropped afterwards)."""
-    base = os.environ.get(PG_ENV, "").strip()
-    if not base:
-        pytest.skip(f"{PG_ENV} not set")
-    base = resolve_url(base)
-    name = f"osuus_test_{os.getpid()}_{secrets.token_hex(4)}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            try:
-                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            except DBAPIError:  # PostgreSQL < 13 has no FORCE
-                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.dispose()
+from osuus.store.db import make_engine, session_factory, upgrade
+from tests.conftest import PG_ENV  # noqa: F401  (the fixture postgres_test_database lives there)
 
 
 def _clean_schema(url: str) -> None:

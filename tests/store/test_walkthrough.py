@@ -37,7 +37,6 @@ from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select, text
 
 from osuus.agreement import load_agreement

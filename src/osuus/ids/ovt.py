@@ -52,7 +52,7 @@ from __future__ import annotations
 import re
 
 from stdnum import bic
-from stdnum.exceptions import *
+from stdnum.exceptions import InvalidComponent, InvalidFormat, InvalidLength, ValidationError
 from stdnum.fi import ytunnus
 from stdnum.util import clean
 

@@ -69,7 +69,7 @@ from decimal import Decimal
 from barcode.codex import Code128
 from stdnum import iban as _iban
 from stdnum import iso11649
-from stdnum.exceptions import *
+from stdnum.exceptions import InvalidComponent, InvalidFormat, InvalidLength, ValidationError
 from stdnum.util import clean
 
 from osuus.ids import viitenumero

@@ -84,7 +84,7 @@ InvalidChecksum: ...
 from __future__ import annotations
 
 from stdnum import iso11649
-from stdnum.exceptions import *
+from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength, ValidationError
 from stdnum.util import clean, isdigits
 
 
