@@ -97,3 +97,13 @@ def test_an_export_reads_while_another_command_holds_the_write_lock(walkthrough_
     finally:
         engine.dispose()
     assert len(list((tmp_path / "pdf").glob("*/*.pdf"))) == 1
+
+
+def test_validate_without_the_finvoice_schema_says_what_to_install(walkthrough_url, tmp_path):
+    out = tmp_path / "fin"
+    assert osuus("export", "einvoice", "2021-00016", "-f", "finvoice", "-o", str(out),
+                 "--no-validate", url=walkthrough_url).returncode == 0
+    (xml,) = out.glob("*/*.xml")
+    proc = osuus("validate", str(xml), url=walkthrough_url, env={"OSUUS_FINVOICE_XSD": str(tmp_path / "none.xsd")})
+    assert proc.returncode == 2
+    assert "pip install 'osuus[validate]'" in proc.stderr and "none.xsd" in proc.stderr

@@ -232,7 +232,7 @@ def finvoice_xsd_path() -> Path:
             return path
     raise ValidatorUnavailable(
         "the Finvoice 3.0 schema is not installed: run once, with access to PyPI, "
-        "`python -m osuus.einvoice.validate --install-finvoice-xsd` "
+        "`osuus validate --install-finvoice-xsd` "
         f"(or set {FINVOICE_XSD_ENV} to a copy of {FINVOICE_XSD_NAME})"
     )
 
