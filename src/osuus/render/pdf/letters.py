@@ -484,7 +484,8 @@ def invoice_data(doc: InvoiceDocument, lang: str = "fi") -> dict[str, Any]:
             "payee": _party(doc.seller, lang, with_contact=False),
             "payer": _party(doc.buyer, lang),
             "reference": reference,
-            "due": fmt_date(doc.due_date, lang),
+            # the slip's boxes are narrow: its due date is numeric in every language
+            "due": fmt_date(doc.due_date, "fi"),
             "amount": fmt_amount(doc.total, lang),
             "virtual": virtual,
             "modules": code128_modules(virtual),
