@@ -597,3 +597,63 @@ def test_mixed_rows_every_bad_row_is_reported(tmp_path, context, data, delimiter
     assert len(problems) >= len(invalid)
     assert len(records) == len(rows) - len(invalid)
     assert all(code not in str(p) for p in problems for code in CODES)
+
+
+# ---------------------------------------------------------------------------
+# the fast path of plain rows gives what the full checks give
+# ---------------------------------------------------------------------------
+
+def _both_paths(path: Path, context, monkeypatch) -> tuple[tuple, tuple]:
+    """(records, problems) with the fast path, then with every row through the full checks."""
+    from osuus.imports import events
+
+    def run():
+        problems = ProblemList()
+        records = list(iter_events(path, context, problems))
+        return records, [str(p) for p in problems]
+
+    fast = run()
+    with monkeypatch.context() as m:
+        m.setattr(events._PlainRows, "event", lambda self, cells, source: None)
+        slow = run()
+    return fast, slow
+
+
+def test_the_example_file_is_read_the_same_by_both_paths(context, monkeypatch):
+    fast, slow = _both_paths(EXAMPLES / "events.csv", context, monkeypatch)
+    assert fast == slow and len(fast[0]) > 8000 and fast[1] == []
+
+
+# Per column: plain forms (what a system export writes), then what people type, or mistakes.
+_CELL_VARIANTS = {
+    "event_id": (["", "", "E-1"], ["x" * 101]),  # "" here means: a fresh id of the row's own
+    "date": (["2021-03-04", "2021-11-30"], ["4.3.2021", "2020-12-31", "2021-02-30", "04.03.2021", ""]),
+    "component": (["mainio", "omavalmentaja", "tredu"], ["MAINIO", "ict", "nope", ""]),
+    "municipality": (["790", "Sastamala", "20"], ["sastamala", "Birkala", "999", ""]),
+    "customer": (["A-1", "B-2"], ["", HETU, "y" * 101]),
+    "quantity": (["1.5", "2", "0", "1.2345"], ["1,5", "-1", "1.23456", "", "abc", " 3 "]),
+    "integration_year": (["", "1", "5"], ["01", "6", "x"]),
+    "travel_days": (["", "0.5", "1.2345"], ["1,25", "-2", "1.23456"]),
+    "km": (["", "86", "12.3456"], ["1e3", "12.34567"]),
+    "interpretation_cost": (["", "35.50", "1.234"], ["35,5", "-1"]),
+}
+
+
+def _cell(plain: list[str], odd: list[str]):
+    # nine in ten cells plain, so that many rows take the fast path and some do not
+    return st.one_of(*[st.sampled_from(plain)] * 9, st.sampled_from(plain + odd))
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.fixed_dictionaries({k: _cell(*v) for k, v in _CELL_VARIANTS.items()}),
+                     min_size=1, max_size=15))
+def test_both_paths_agree_on_any_mix_of_plain_and_odd_rows(rows, context, tmp_path, monkeypatch):
+    # rows that name each municipality once first, so that the fast path knows the names
+    names = [m for m in sum(_CELL_VARIANTS["municipality"], []) if m]
+    warm = [f"W-{i},2021-01-04,mainio,{m},A-9,1,,,," for i, m in enumerate(names)]
+    lines = [",".join(f'"{(r[c] or f"R-{n}") if c == "event_id" else r[c]}"' for c in EVENT_COLUMNS)
+             for n, r in enumerate(rows)]
+    path = events_file(tmp_path, *warm, *lines, name="mix.csv")
+    fast, slow = _both_paths(path, context, monkeypatch)
+    assert fast == slow
+

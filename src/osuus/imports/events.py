@@ -26,12 +26,13 @@ set of event ids seen (to find an id used twice in the file).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 from osuus.agreement.model import Agreement, UnitComponent
 from osuus.billing.records import ServiceEventRecord
 from osuus.imports import ImportContext, ProblemList, RowProblem
-from osuus.imports.tables import RowCheck, file_label, municipality_text, read_rows
+from osuus.imports.tables import _ISO_DATE, _PLAIN, RowCheck, file_label, municipality_text, parse_date, read_rows
 from osuus.money import ZERO
 
 REQUIRED = ("event_id", "date", "component", "municipality", "customer", "quantity")
@@ -61,8 +62,13 @@ def iter_events(path: str | Path, context: ImportContext, problems: list[RowProb
     label = file if file is not None else file_label(path)
     seen: set[str] = set()
     found: dict[tuple[int, str], object] = {}  # (agreement year, cell) -> municipality: a file names few
+    plain = _PlainRows(context, seen, found)
     for row, cells in read_rows(path, problems, required=REQUIRED, optional=OPTIONAL, file=label):
-        record = _event(RowCheck(label, row, cells, problems), context, seen, found)
+        check = RowCheck(label, row, cells, problems)
+        check.screen()
+        record = plain.event(cells, check.source) if check.ok else None
+        if record is None:  # anything unusual: the full checks, which say what is wrong
+            record = _event(check, context, seen, found)
         if record is not None:
             yield record
 
@@ -77,6 +83,96 @@ def _billed_by_event(agreement: Agreement) -> tuple[str, ...]:
     billing = getattr(agreement, "billing", None)
     events = getattr(billing, "events", None) or {}
     return tuple(events)
+
+
+class _PlainRows:
+    """The fast path of a big import: a row whose every cell is in its plainest form.
+
+    Most rows of a system export look alike: an ISO date, a code, digits with a
+    decimal point. Such a row is made into a record here with cached look-ups
+    (dates, components, municipalities, numbers). Any cell that is not plain
+    returns None, and the row goes through `_event`, whose checks accept the
+    same rows and say what is wrong with the others (tests/test_imports.py
+    checks that both paths give the same records).
+    """
+
+    def __init__(self, context: ImportContext, seen: set[str], municipalities: dict):
+        self.context = context
+        self.seen = seen
+        self.municipalities = municipalities
+        self.dates: dict[str, object] = {}
+        self.numbers: dict[tuple[str, int], Decimal] = {}
+        self.components: dict[tuple[int, str], object] = {}
+
+    def _date(self, text: str):
+        date = self.dates.get(text)
+        if date is None and len(self.dates) < 5000:
+            date = parse_date(text) if _ISO_DATE.fullmatch(text) else None
+            if date is None or date.year not in self.context.agreements or \
+                    (self.context.year is not None and date.year != self.context.year):
+                return None
+            self.dates[text] = date
+        return date
+
+    def _number(self, text: str, places: int) -> Decimal | None:
+        if not text:
+            return ZERO
+        key = (text, places)
+        value = self.numbers.get(key)
+        if value is None:
+            if not _PLAIN[places].fullmatch(text):
+                return None
+            value = Decimal(text)
+            if len(self.numbers) < 10000:
+                self.numbers[key] = value
+        return value
+
+    def _component(self, agreement: Agreement, text: str):
+        key = (agreement.year, text)
+        if key not in self.components:
+            component = agreement.components.get(text)
+            billed = _billed_by_event(agreement)
+            self.components[key] = component if component is not None and (not billed or text in billed) else None
+        return self.components[key]
+
+    def event(self, cells: dict[str, str], source: str) -> ServiceEventRecord | None:
+        event_id = cells.get("event_id", "")
+        customer = cells.get("customer", "")
+        if not event_id or len(event_id) > MAX_ID_LENGTH or event_id in self.seen or \
+                not customer or len(customer) > MAX_ID_LENGTH:
+            return None
+        date = self._date(cells.get("date", ""))
+        if date is None:
+            return None
+        agreement = self.context.agreements[date.year]
+        component = self._component(agreement, cells.get("component", ""))
+        municipality = self.municipalities.get((agreement.year, cells.get("municipality", "")))
+        if component is None or municipality is None:
+            return None  # a first sight of the name is looked up (and cached) by the full checks
+        quantity_text = cells.get("quantity", "")
+        quantity = self._number(quantity_text, QUANTITY_PLACES) if quantity_text else None
+        integration_text = cells.get("integration_year", "")
+        if integration_text:
+            if integration_text not in _INTEGRATION_TEXTS:
+                return None
+            integration_year = int(integration_text)
+        elif tiered(component):
+            return None
+        else:
+            integration_year = None
+        travel_days = self._number(cells.get("travel_days", ""), QUANTITY_PLACES)
+        km = self._number(cells.get("km", ""), QUANTITY_PLACES)
+        interpretation = self._number(cells.get("interpretation_cost", ""), MONEY_PLACES)
+        if quantity is None or travel_days is None or km is None or interpretation is None:
+            return None
+        self.seen.add(event_id)
+        return ServiceEventRecord(
+            event_id=event_id, date=date, component=component.id, municipality=municipality.code,
+            customer=customer, quantity=quantity, integration_year=integration_year, travel_days=travel_days,
+            km=km, interpretation=interpretation, source=source)
+
+
+_INTEGRATION_TEXTS = frozenset(str(y) for y in range(INTEGRATION_YEARS[0], INTEGRATION_YEARS[1] + 1))
 
 
 def _event(r: RowCheck, context: ImportContext, seen: set[str], lookups: dict) -> ServiceEventRecord | None:

@@ -87,7 +87,7 @@ def _with_header(raw: Iterator[tuple[int, list[str]]], label: str, problems: lis
                  required: tuple[str, ...], optional: tuple[str, ...], before: int) -> Iterator[RowData]:
     header: list[str] | None = None
     for number, cells in raw:
-        cells = [c.strip() for c in cells]
+        cells = list(map(str.strip, cells))
         if header is None:
             if not any(cells):
                 continue  # blank lines before the header
@@ -96,8 +96,12 @@ def _with_header(raw: Iterator[tuple[int, list[str]]], label: str, problems: lis
                 header[0] = header[0].lstrip("\ufeff")
             if not _header_ok(header, number, label, problems, required, optional):
                 return
+            width, all_named = len(header), all(header)
             continue
         if not any(cells):
+            continue
+        if width == len(cells) and all_named:  # the usual row: one zip
+            yield number, dict(zip(header, cells))
             continue
         row: dict[str, str] = {}
         for index, name in enumerate(header):
@@ -309,6 +313,7 @@ class RowCheck:
         self.problems = problems
         self.ok = True
         self._screened: set[str] = set()
+        self._screen_done = False
 
     @property
     def source(self) -> str:
@@ -320,7 +325,10 @@ class RowCheck:
         self.problems.append(RowProblem(self.file, self.row, column, shown, reason))
 
     def screen(self) -> None:
-        """Refuse personal identity codes in any cell, and values under no column name."""
+        """Refuse personal identity codes in any cell, and values under no column name (once)."""
+        if self._screen_done:
+            return
+        self._screen_done = True
         # one look at the whole row first: a row without a candidate needs no cell-by-cell check
         if not personal_codes_in("\x1f".join(self.cells.values())) and \
                 not (self.cells and next(reversed(self.cells)).startswith("#")):  # unnamed cells come last
