@@ -64,11 +64,9 @@ def iter_events(path: str | Path, context: ImportContext, problems: list[RowProb
     found: dict[tuple[int, str], object] = {}  # (agreement year, cell) -> municipality: a file names few
     plain = _PlainRows(context, seen, found)
     for row, cells in read_rows(path, problems, required=REQUIRED, optional=OPTIONAL, file=label):
-        check = RowCheck(label, row, cells, problems)
-        check.screen()
-        record = plain.event(cells, check.source) if check.ok else None
+        record = plain.event(cells, f"{label}:{row}") if RowCheck.looks_clean(cells) else None
         if record is None:  # anything unusual: the full checks, which say what is wrong
-            record = _event(check, context, seen, found)
+            record = _event(RowCheck(label, row, cells, problems), context, seen, found)
         if record is not None:
             yield record
 

@@ -313,7 +313,6 @@ class RowCheck:
         self.problems = problems
         self.ok = True
         self._screened: set[str] = set()
-        self._screen_done = False
 
     @property
     def source(self) -> str:
@@ -324,14 +323,16 @@ class RowCheck:
         shown = self.cells.get(column, "") if value is None else value
         self.problems.append(RowProblem(self.file, self.row, column, shown, reason))
 
+    @staticmethod
+    def looks_clean(cells: dict[str, str]) -> bool:
+        """No personal identity code in any cell and no value under a nameless column:
+        what `screen` would find nothing wrong with, tested in one look at the whole row."""
+        return not personal_codes_in("\x1f".join(cells.values())) and \
+            not (cells and next(reversed(cells)).startswith("#"))  # unnamed cells come last
+
     def screen(self) -> None:
-        """Refuse personal identity codes in any cell, and values under no column name (once)."""
-        if self._screen_done:
-            return
-        self._screen_done = True
-        # one look at the whole row first: a row without a candidate needs no cell-by-cell check
-        if not personal_codes_in("\x1f".join(self.cells.values())) and \
-                not (self.cells and next(reversed(self.cells)).startswith("#")):  # unnamed cells come last
+        """Refuse personal identity codes in any cell, and values under no column name."""
+        if self.looks_clean(self.cells):  # a row without a candidate needs no cell-by-cell check
             return
         for column, text in self.cells.items():
             if personal_codes_in(text):
