@@ -16,7 +16,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from osuus.agreement.model import Agreement, Party
+from osuus.agreement.model import Agreement, Party, Vat
 from osuus.documents.model import (
     AnnualReportDocument,
     BankAccount,
@@ -70,8 +70,6 @@ def bank_account(agreement: Agreement) -> BankAccount:
 
 
 def vat_treatment(agreement: Agreement) -> VatTreatment:
-    from osuus.agreement.model import Vat
-
     vat = agreement.billing.vat if agreement.billing else Vat()
     return VatTreatment(vat.category, Decimal("0"), vat.exemption_code, vat.exemption_text, vat.reference)
 

@@ -24,7 +24,6 @@ from sqlalchemy.orm import Session
 from osuus.problems import Problem, ProblemsError
 
 EINVOICE_FORMATS = ("finvoice", "peppol")
-LANGUAGES = ("fi", "sv", "en")
 _FILE_WORDS = {  # file names in the document's language
     "fi": {"invoice": "lasku", "credit_note": "hyvityslasku", "estimate": "arvio", "report": "vuosiraportti",
            "tables": "liite-taulukot", "index": "hakemisto"},
@@ -67,13 +66,6 @@ def write_atomic(path: Path, data: bytes) -> str:
         os.fsync(fh.fileno())
     os.replace(tmp, path)
     return hashlib.sha256(data).hexdigest()
-
-
-def check_language(lang: str) -> str:
-    if lang not in LANGUAGES:
-        raise ProblemsError([Problem(f"unknown language {lang!r}; expected one of: {', '.join(LANGUAGES)}",
-                                     key="--lang")])
-    return lang
 
 
 def select_invoices(session: Session, *, number: str | None = None, period: str | None = None,
