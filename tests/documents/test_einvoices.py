@@ -8,6 +8,7 @@ with the rule id the specification gives for that fault.
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
@@ -191,3 +192,27 @@ def test_broken_finvoice_documents_are_caught(sample, validator):
     }
     for rule, broken in cases.items():
         assert rule in _rule_ids(validator.validate_finvoice(broken)), rule
+
+
+def test_quarter_and_whole_year_lines_carry_their_periods(sample, validator):
+    """A quarterly agreement's lines say `2021-Q1`, a settlement line says `2021`: both are periods."""
+    import dataclasses
+
+    inv, doc = sample
+    first, second = doc.lines[0], doc.lines[-1]
+    lines = (dataclasses.replace(first, events_period="2021-Q1"),
+             dataclasses.replace(second, position=second.position, events_period="2021"))
+    total = sum((line.amount for line in lines), Decimal(0))
+    doc = dataclasses.replace(doc, lines=lines, total=total, period="2021-Q1")
+    # the document's period runs from the first line's first day to the last line's last day
+    assert doc.billing_period == (dt.date(2021, 1, 1), dt.date(2021, 12, 31))
+    ubl = etree.fromstring(peppol_xml(doc))
+    periods = [(x.findtext("cac:InvoicePeriod/cbc:StartDate", namespaces=NS),
+                x.findtext("cac:InvoicePeriod/cbc:EndDate", namespaces=NS))
+               for x in ubl.findall("cac:InvoiceLine", NS)]
+    assert periods == [("2021-01-01", "2021-03-31"), ("2021-01-01", "2021-12-31")]
+    fin = etree.fromstring(finvoice_xml(doc))
+    assert [r.findtext("StartDate") for r in fin.findall("InvoiceRow")] == ["20210101", "20210101"]
+    assert [r.findtext("EndDate") for r in fin.findall("InvoiceRow")] == ["20210331", "20211231"]
+    assert _errors(validator.validate_peppol(peppol_xml(doc))) == []
+    assert _errors(validator.validate_finvoice(finvoice_xml(doc))) == []

@@ -76,3 +76,17 @@ def period_of(date: dt.date, kind: str) -> Period:
 
 def periods_of_year(year: int, kind: str) -> list[Period]:
     return [Period(year, i, kind) for i in range(1, (12 if kind == "month" else 4) + 1)]
+
+
+def period_dates(code: str) -> tuple[dt.date, dt.date] | None:
+    """The first and last day of a period code as invoice lines carry it: a month
+    (`2021-03`), a quarter (`2021-Q1`) or a whole year (`2021`, settlement lines);
+    None for anything else."""
+    code = code.strip()
+    if len(code) == 4 and code.isdigit():
+        return dt.date(int(code), 1, 1), dt.date(int(code), 12, 31)
+    try:
+        period = parse_period(code)
+    except ValueError:
+        return None
+    return period.start, period.end

@@ -109,14 +109,14 @@ class InvoiceDocument:
 
     @property
     def billing_period(self) -> tuple[dt.date, dt.date] | None:
-        """The first and last day of the months the lines were delivered in, if any."""
-        months = sorted({line.events_period for line in self.lines if len(line.events_period) == 7})
-        if not months:
-            return None
-        first = dt.date(int(months[0][:4]), int(months[0][5:]), 1)
-        y, m = int(months[-1][:4]), int(months[-1][5:])
-        last = dt.date(y + m // 12, m % 12 + 1, 1) - dt.timedelta(days=1)
-        return first, last
+        """From the first day to the last of the periods its lines were delivered in
+        (months, quarters, or whole years for settlements); else the billing period's."""
+        from osuus.billing.periods import period_dates
+
+        ranges = [r for r in map(period_dates, (line.events_period for line in self.lines)) if r]
+        if not ranges:
+            return period_dates(self.period)
+        return min(r[0] for r in ranges), max(r[1] for r in ranges)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from osuus.billing.periods import period_dates
 from osuus.documents.model import InvoiceDocument, PartyDocument
 from osuus.einvoice.common import agreement_note, amount_text, payment_terms, plain_text, price_text
 
@@ -95,12 +96,10 @@ def finvoice_xml(doc: InvoiceDocument, *, timestamp: dt.datetime | None = None) 
         add(row, "ArticleName", line.description[:100])
         quantity = abs(line.quantity) if line.amount >= 0 else -abs(line.quantity)
         add(row, "DeliveredQuantity", plain_text(quantity, comma=True), QuantityUnitCode=(line.unit or "kpl")[:14])
-        if len(line.events_period) == 7:
-            from osuus.billing.periods import parse_period
-
-            p = parse_period(line.events_period, "month")
-            date(row, "StartDate", p.start)
-            date(row, "EndDate", p.end)
+        delivered = period_dates(line.events_period)
+        if delivered:
+            date(row, "StartDate", delivered[0])
+            date(row, "EndDate", delivered[1])
         add(row, "UnitPriceAmount", price_text(abs(line.unit_price), comma=True),
             AmountCurrencyIdentifier=doc.currency)
         if line.reference:

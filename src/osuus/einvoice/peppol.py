@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from osuus.billing.periods import period_dates
 from osuus.documents.model import DocumentLine, InvoiceDocument, PartyDocument
 from osuus.einvoice.common import agreement_note, amount_text, payment_terms, plain_text, unit_code
 
@@ -149,13 +150,11 @@ def _line(root, line: DocumentLine, doc: InvoiceDocument, sign: Decimal, cbc, ca
     money(el, "LineExtensionAmount", amount)
     if line.component:
         cbc(el, "AccountingCost", line.component)
-    if len(line.events_period) == 7:
-        from osuus.billing.periods import parse_period
-
-        p = parse_period(line.events_period, "month")
+    delivered = period_dates(line.events_period)
+    if delivered:
         period = cac(el, "InvoicePeriod")
-        cbc(period, "StartDate", p.start.isoformat())
-        cbc(period, "EndDate", p.end.isoformat())
+        cbc(period, "StartDate", delivered[0].isoformat())
+        cbc(period, "EndDate", delivered[1].isoformat())
     item = cac(el, "Item")
     if line.reference:
         cbc(item, "Description", f"Peruste: {line.reference}")

@@ -329,28 +329,6 @@ def fmt_period(code: str, lang: str = "fi") -> str:
     return code
 
 
-def _period_range(code: str) -> tuple[dt.date, dt.date] | None:
-    code = code.strip()
-    if len(code) == 4 and code.isdigit():  # a whole year (a settlement line)
-        return dt.date(int(code), 1, 1), dt.date(int(code), 12, 31)
-    try:
-        from osuus.billing.periods import parse_period
-
-        period = parse_period(code)
-    except (ImportError, ValueError):
-        return None
-    return period.start, period.end
-
-
-def billing_period(doc: InvoiceDocument) -> tuple[dt.date, dt.date] | None:
-    """The first and last day of the periods the lines were delivered in (months or quarters)."""
-    ranges = [r for r in (_period_range(line.events_period) for line in doc.lines if line.events_period) if r]
-    if not ranges:
-        whole = _period_range(doc.period) if doc.period else None
-        return whole
-    return min(r[0] for r in ranges), max(r[1] for r in ranges)
-
-
 def fmt_iban(iban: str) -> str:
     """An IBAN in groups of four: `FI79 4405 2020 0360 82`."""
     compact = "".join(iban.split()).upper()
@@ -438,7 +416,7 @@ def invoice_data(doc: InvoiceDocument, lang: str = "fi") -> dict[str, Any]:
         details.append([text["reference"], reference])
     if doc.buyer.buyer_reference:
         details.append([text["buyer_reference"], doc.buyer.buyer_reference])
-    period = billing_period(doc)
+    period = doc.billing_period
     if period:
         details.append([text["billing_period"], f"{fmt_date(period[0], lang)}\u2009–\u2009{fmt_date(period[1], lang)}"])
     if doc.agreement_title:
