@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from osuus.documents.model import InvoiceDocument
-from osuus.money import round_to
+from osuus.money import cents, round_to
 
 # UN/ECE Recommendation 20 unit codes for the units agreements use (Finnish words).
 UNIT_CODES = {
@@ -22,7 +22,7 @@ def unit_code(unit: str) -> str:
 
 def amount_text(value: Decimal, comma: bool = False) -> str:
     """Cents as text with two decimals: 1234.50, or 1234,50 for Finvoice."""
-    text = f"{round_to(value, '0.01'):.2f}"
+    text = cents(value)
     return text.replace(".", ",") if comma else text
 
 

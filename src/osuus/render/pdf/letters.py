@@ -13,21 +13,17 @@ in English. Dates: "12.6.2021" (fi, sv) and "12 June 2021" (en).
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
 import re
 from decimal import Decimal
 from typing import Any
 
 from osuus.documents.model import EstimateLetter, InvoiceDocument, PartyDocument
+from osuus.ids import viitenumero
+from osuus.render.pdf import formats
 from osuus.render.pdf.engine import render_pdf
+from osuus.render.pdf.formats import NBSP, NNBSP
 
-#: the group separator of Finnish and Swedish figures: narrow no-break space
-NNBSP = "\u202f"
-#: between a figure and its unit or currency: no-break space
-NBSP = "\u00a0"
-
-SUPPORTED = ("fi", "sv", "en")
+SUPPORTED = formats.LANGUAGES
 
 # The payment slip (tilisiirtolomake) is bilingual Finnish/Swedish by the
 # Finnish standard, whatever the language of the invoice; the English invoice
@@ -107,8 +103,6 @@ LABELS: dict[str, dict[str, Any]] = {
         "regards": "Ystävällisin terveisin",
         "signature_unit": "työllisyyspalvelut",
         "date": "Päivämäärä",
-        "months": ("tammikuu", "helmikuu", "maaliskuu", "huhtikuu", "toukokuu", "kesäkuu", "heinäkuu",
-                   "elokuu", "syyskuu", "lokakuu", "marraskuu", "joulukuu"),
         **_SLIP_FI_SV,
     },
     "sv": {
@@ -171,8 +165,6 @@ LABELS: dict[str, dict[str, Any]] = {
         "regards": "Med vänliga hälsningar",
         "signature_unit": "sysselsättningstjänster",
         "date": "Datum",
-        "months": ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september",
-                   "oktober", "november", "december"),
         **_SLIP_FI_SV,
     },
     "en": {
@@ -235,8 +227,6 @@ LABELS: dict[str, dict[str, Any]] = {
         "regards": "Kind regards",
         "signature_unit": "employment services",
         "date": "Date",
-        "months": ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-                   "October", "November", "December"),
         "slip_title": "BANK TRANSFER",
         "slip_account": "Payee's account\nSaajan tilinumero",
         "slip_payee": "Payee\nSaaja",
@@ -273,48 +263,8 @@ def labels(lang: str) -> dict[str, Any]:
 # Formatting
 # --------------------------------------------------------------------------
 
-def _separators(lang: str) -> tuple[str, str]:
-    """(decimal separator, group separator) of `lang`."""
-    labels(lang)
-    return (".", ",") if lang == "en" else (",", NNBSP)
-
-
-def _grouped(value: Decimal, places: int, lang: str) -> str:
-    decimal_sep, group_sep = _separators(lang)
-    q = value.quantize(Decimal(1).scaleb(-places), rounding=decimal.ROUND_HALF_UP)
-    if q == 0:
-        q = abs(q)  # no "-0,00"
-    text = f"{q:,.{places}f}"  # "1,234.56"
-    return text.replace(",", "\x00").replace(".", decimal_sep).replace("\x00", group_sep)
-
-
-def fmt_amount(value: Decimal, lang: str = "fi") -> str:
-    """Money as a plain figure with cents: `1 234,56` (fi, sv), `1,234.56` (en); negative `-1 234,56`."""
-    return _grouped(value, 2, lang)
-
-
-def fmt_euros(value: Decimal, lang: str = "fi") -> str:
-    """Money with its currency for running text: `1 234,56 €` (fi, sv), `€1,234.56` (en)."""
-    if lang == "en":
-        figure = fmt_amount(abs(value), lang)
-        return f"-€{figure}" if value < 0 and figure != "0.00" else f"€{figure}"
-    return f"{fmt_amount(value, lang)}{NBSP}€"
-
-
-def fmt_quantity(value: Decimal, lang: str = "fi") -> str:
-    """A quantity without trailing zeros: `1`, `2,5`, `1 250` (fi, sv); `2.5` (en)."""
-    exponent = int(value.normalize().as_tuple().exponent)
-    return _grouped(value, -exponent if exponent < 0 else 0, lang)
-
-
-def fmt_date(value: dt.date | None, lang: str = "fi") -> str:
-    """`12.6.2021` (fi, sv), `12 June 2021` (en); empty for no date."""
-    months = labels(lang)["months"]
-    if value is None:
-        return ""
-    if lang == "en":
-        return f"{value.day} {months[value.month - 1]} {value.year}"
-    return f"{value.day}.{value.month}.{value.year}"
+# Figures and dates are written as in every other PDF (osuus.render.pdf.formats).
+fmt_amount, fmt_euros, fmt_quantity, fmt_date = formats.amount, formats.euros, formats.quantity, formats.date
 
 
 def fmt_period(code: str, lang: str = "fi") -> str:
@@ -341,14 +291,7 @@ def fmt_reference(doc: InvoiceDocument) -> str:
     if doc.use_rf:
         compact = "".join(doc.reference_rf.split()).upper()
         return " ".join(compact[i:i + 4] for i in range(0, len(compact), 4))
-    try:
-        from osuus.ids.viitenumero import format as format_reference
-    except ImportError:  # pragma: no cover - the module ships with osuus
-        digits = "".join(doc.reference.split()).lstrip("0")
-        head = len(digits) % 5
-        groups = ([digits[:head]] if head else []) + [digits[i:i + 5] for i in range(head, len(digits), 5)]
-        return " ".join(groups)
-    return format_reference(doc.reference)
+    return viitenumero.format(doc.reference)
 
 
 _THOUSANDS = re.compile(r"(?<=\d) (?=\d{3}(?!\d))")
@@ -368,19 +311,8 @@ def fmt_unit(unit: str, lang: str = "fi") -> str:
 # --------------------------------------------------------------------------
 
 def _party(party: PartyDocument, lang: str, *, with_contact: bool = True) -> dict[str, Any]:
-    address = party.address
-    lines = []
-    if with_contact and party.contact:
-        lines.append(party.contact)
-    if address.street:
-        lines.append(address.street)
-    city = " ".join(p for p in (address.postcode, address.city) if p)
-    if city:
-        lines.append(city)
-    if address.country and address.country != "FI":
-        lines.append(address.country)
-    return {"name": party.display_name(lang), "lines": lines, "business_id": party.business_id,
-            "vat_number": party.vat_number, "email": party.email}
+    return {"name": party.display_name(lang), "lines": formats.address_lines(party, with_contact=with_contact),
+            "business_id": party.business_id, "vat_number": party.vat_number, "email": party.email}
 
 
 def _slip_texts(lang: str) -> dict[str, str]:

@@ -13,22 +13,20 @@ default; Swedish and English are on request. Numbers follow the language:
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from decimal import Decimal
 from typing import Any
 
 from osuus.documents.model import AnnualReportDocument, PartyDocument
 from osuus.engine import Allocation
-from osuus.money import ZERO, fmt_number
+from osuus.money import ZERO
 from osuus.render.layout import Block, Sheet, layout
+from osuus.render.pdf import formats
 from osuus.render.pdf.engine import render_pdf
 from osuus.render.terminal import format_cell
 
-LANGS = ("fi", "sv", "en")
+LANGS = formats.LANGUAGES
 MISSING = "\u2013"  # en dash: a value that does not exist (yet)
-NNBSP = "\u202f"  # narrow no-break space: groups digits in Finnish and Swedish
-NBSP = "\u00a0"  # between a figure and its currency
 
 LABELS: dict[str, dict[str, str]] = {
     "fi": {
@@ -180,9 +178,6 @@ LABELS: dict[str, dict[str, str]] = {
     },
 }
 
-_MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-              "October", "November", "December")
-
 
 def _labels(lang: str) -> dict[str, str]:
     try:
@@ -192,13 +187,9 @@ def _labels(lang: str) -> dict[str, str]:
 
 
 # --- numbers in the reader's language --------------------------------------------------------
-# The report writes figures as the invoices and letters do (osuus.render.pdf.letters): a narrow
+# The report writes figures as the invoices and letters do (osuus.render.pdf.formats): a narrow
 # no-break space groups the digits in Finnish and Swedish ("1 234,56 €"), a comma in English
 # ("€1,234.56"). The appendix keeps the terminal's and the seed's "24 277".
-
-def _separators(lang: str) -> dict[str, str]:
-    return {"decimal_sep": ".", "group_sep": ","} if lang == "en" else {"decimal_sep": ",", "group_sep": NNBSP}
-
 
 def _localise(finnish: str, lang: str) -> str:
     """A figure formatted the Finnish way ("1 234,5", "3,2 %") in the reader's convention."""
@@ -211,34 +202,17 @@ def _localise(finnish: str, lang: str) -> str:
 def _count(value: Decimal | int | str, lang: str) -> str:
     if isinstance(value, str):
         return value  # already masked ("<5") or written out
-    exponent = int(Decimal(value).normalize().as_tuple().exponent)
-    return fmt_number(Decimal(value), max(0, -exponent), **_separators(lang))
+    return formats.quantity(Decimal(value), lang)
 
 
 def _money(value: Decimal | None, lang: str, places: int = 2) -> str:
-    if value is None:
-        return MISSING
-    if lang == "en":
-        figure = fmt_number(abs(value), places, **_separators(lang))
-        return f"-€{figure}" if value < 0 and figure.strip("0.,") else f"€{figure}"
-    return f"{fmt_number(value, places, **_separators(lang))}{NBSP}€"
-
-
-def _date(value: dt.date, lang: str) -> str:
-    if lang == "en":
-        return f"{value.day} {_MONTHS_EN[value.month - 1]} {value.year}"
-    return f"{value.day}.{value.month}.{value.year}"
+    return MISSING if value is None else formats.euros(value, lang, places)
 
 
 # --- the annual report -----------------------------------------------------------------------
 
 def _party(party: PartyDocument, lang: str, labels: dict[str, str]) -> dict[str, Any]:
-    lines = [party.contact] if party.contact else []
-    address = party.address
-    if address.street:
-        lines.append(address.street)
-    if address.postcode or address.city:
-        lines.append(f"{address.postcode} {address.city}".strip())
+    lines = formats.address_lines(party)
     if party.business_id:
         lines.append(f"{labels['business_id']} {party.business_id}")
     return {"name": party.display_name(lang), "lines": lines}
@@ -290,7 +264,7 @@ def annual_report_data(doc: AnnualReportDocument, lang: str = "fi") -> dict[str,
         "author": doc.seller.display_name(lang),
         "footer": labels["report_footer"].format(year=doc.year, name=name),
         "labels": labels,
-        "date": _date(doc.date, lang),
+        "date": formats.date(doc.date, lang),
         "sender": _party(doc.seller, lang, labels),
         "recipient": _party(doc.buyer, lang, labels),
         "customers_label": labels["customers"].format(year=doc.year),
