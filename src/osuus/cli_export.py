@@ -185,16 +185,16 @@ def export_year_cmd(
     vuosiraportit ja liitteen taulukot, sekä hakemisto (CSV) kirjoitetuista tiedostoista."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from osuus.documents.export import export_year, year_work
+    from osuus.documents.export import export_year, plan_year
 
     check = _validator(validate)
     with ledger(db, readonly=True) as session:
-        total = year_work(session, year)
+        plan = plan_year(session, year)
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), transient=not sys.stderr.isatty(),
                       console=_progress_console()) as progress:
-            task = progress.add_task(f"Asiakirjat {year}", total=total)
-            result = export_year(session, year, output, lang=lang.value, date=_parse_date(date),
+            task = progress.add_task(f"Asiakirjat {year}", total=plan.steps)
+            result = export_year(session, plan, output, lang=lang.value, date=_parse_date(date),
                                  validate=check, rf=rf, advance=lambda n: progress.advance(task, n))
     kinds: dict[str, int] = {}
     for w in result.written:

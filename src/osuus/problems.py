@@ -8,6 +8,10 @@ edges (CLI, web) decide how to show them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable, Iterable, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,3 +38,18 @@ class ProblemsError(Exception):
     def __init__(self, problems: list[Problem]):
         self.problems = list(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def gather(make: Callable[[T], R], items: Iterable[T]) -> list[R]:
+    """`[make(x) for x in items]`, except that one item's ProblemsError does not stop the
+    others: every item is tried, then all the problems are raised together (each once)."""
+    results: list[R] = []
+    problems: list[Problem] = []
+    for item in items:
+        try:
+            results.append(make(item))
+        except ProblemsError as exc:
+            problems.extend(p for p in exc.problems if p not in problems)
+    if problems:
+        raise ProblemsError(problems)
+    return results

@@ -32,7 +32,7 @@ from osuus.documents.model import (
 from osuus.ids import viitenumero
 from osuus.money import ZERO
 from osuus.privacy import shown_count
-from osuus.problems import Problem, ProblemsError
+from osuus.problems import Problem, ProblemsError, gather
 
 # What each use of a party needs; a missing field is named in the error.
 ADDRESS = ("street", "postcode", "city")
@@ -104,20 +104,9 @@ def invoice_document(session: Session, invoice, *, needs: tuple[str, ...] = ADDR
     if buyer is None:
         raise ProblemsError([Problem(f"{invoice.number}: municipality {invoice.municipality} is not in agreement "
                                      f"{agreement.id}")])
-    problems: list[Problem] = []
-    seller_doc = buyer_doc = account = None
-    for make in ("seller", "buyer", "account"):
-        try:
-            if make == "seller":
-                seller_doc = party_document(agreement, host.name, needs)
-            elif make == "buyer":
-                buyer_doc = party_document(agreement, buyer.name, needs)
-            else:
-                account = bank_account(agreement)
-        except ProblemsError as exc:
-            problems.extend(p for p in exc.problems if p not in problems)
-    if problems:
-        raise ProblemsError(problems)
+    seller_doc, buyer_doc, account = gather(lambda make: make(), (
+        lambda: party_document(agreement, host.name, needs), lambda: party_document(agreement, buyer.name, needs),
+        lambda: bank_account(agreement)))
     credited = session.get(Invoice, invoice.credited_invoice_id) if invoice.credited_invoice_id else None
     lines = tuple(DocumentLine(line.position, line.kind, line.component, line.description, line.quantity,
                                line.unit, line.unit_price, line.amount, line.events_period, line.reference)
@@ -149,17 +138,18 @@ def estimate_letters(session: Session, year: int, date: dt.date | None = None) -
     billing = agreement.billing
     count = len(periods_of_year(year, billing.period if billing else "month"))
     advance_ids = set(billing.advance_tables) if billing else set()
-    letters = []
-    for row in session.scalars(select(Estimate).where(Estimate.year == year, Estimate.revision == revision)
-                               .order_by(Estimate.municipality)):
-        member = agreement.by_code(row.municipality)
+
+    def letter(row: Estimate) -> EstimateLetter:
         parts = tuple(EstimatePart(pid, label, Decimal(value)) for pid, label, value in row.details.get("parts", []))
         advance = sum((p.amount for p in parts if p.id in advance_ids), ZERO)
-        letters.append(EstimateLetter(
-            year=year, date=date or row.created_at.date(), seller=seller, buyer=party_document(agreement, member.name), amount=row.amount,
+        return EstimateLetter(
+            year=year, date=date or row.created_at.date(), seller=seller,
+            buyer=party_document(agreement, agreement.by_code(row.municipality).name), amount=row.amount,
             parts=parts, basis=row.basis, revision=revision, agreement_title=agreement.title,
-            instalments=count, instalment=instalment(advance, 1, count) if advance else ZERO))
-    return letters
+            instalments=count, instalment=instalment(advance, 1, count) if advance else ZERO)
+
+    return gather(letter, session.scalars(select(Estimate).where(Estimate.year == year, Estimate.revision == revision)
+                                          .order_by(Estimate.municipality)))
 
 
 def annual_report_document(session: Session, year: int, code: str, date: dt.date) -> AnnualReportDocument:
@@ -175,8 +165,8 @@ def annual_report_document(session: Session, year: int, code: str, date: dt.date
 
     def by_item(r) -> dict[str, Decimal]:
         # what the member paid for each item: the actual share once closed, else what was billed
-        return {m.label: (m.actual if m.actual is not None else m.billed) for m in r.money
-                if (m.actual if m.actual is not None else m.billed)}
+        paid = {m.label: m.actual if m.actual is not None else m.billed for m in r.money}
+        return {label: amount for label, amount in paid.items() if amount}
 
     now_items = by_item(report)
     before_items = by_item(previous) if previous is not None else {}

@@ -21,7 +21,7 @@ from typing import Callable, Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from osuus.problems import Problem, ProblemsError
+from osuus.problems import Problem, ProblemsError, gather
 
 EINVOICE_FORMATS = ("finvoice", "peppol")
 _FILE_WORDS = {  # file names in the document's language
@@ -119,17 +119,15 @@ def _invoice_name(doc, suffix: str, lang: str) -> str:
 def export_einvoices(session: Session, invoices: Iterable, fmt: str, out: Path, *, rf: bool | None = None,
                      validate: Callable[[bytes], list] | None = None) -> list[Written]:
     """Finvoice or Peppol files of `invoices`, in a folder per municipality."""
+    docs = einvoice_documents(session, invoices, rf)  # every missing field of every party first, then write
+    return [write_einvoice(doc, fmt, out, validate) for doc in docs]
+
+
+def einvoice_documents(session: Session, invoices: Iterable, rf: bool | None = None) -> list:
+    """The documents of `invoices` with what e-invoices need; all missing fields at once."""
     from osuus.documents.build import ADDRESS, EINVOICE, invoice_document
 
-    docs, problems = [], []
-    for invoice in invoices:  # every missing field of every party first, then write
-        try:
-            docs.append(invoice_document(session, invoice, needs=ADDRESS + EINVOICE, rf=rf))
-        except ProblemsError as exc:
-            problems.extend(p for p in exc.problems if p not in problems)
-    if problems:
-        raise ProblemsError(problems)
-    return [write_einvoice(doc, fmt, out, validate) for doc in docs]
+    return gather(lambda invoice: invoice_document(session, invoice, needs=ADDRESS + EINVOICE, rf=rf), invoices)
 
 
 def write_einvoice(doc, fmt: str, out: Path, validate: Callable[[bytes], list] | None = None) -> Written:
@@ -156,7 +154,7 @@ def export_invoice_pdfs(session: Session, invoices: Iterable, out: Path, lang: s
                         rf: bool | None = None) -> list[Written]:
     from osuus.documents.build import invoice_document
 
-    docs = [invoice_document(session, invoice, rf=rf) for invoice in invoices]
+    docs = gather(lambda invoice: invoice_document(session, invoice, rf=rf), invoices)
     return [write_invoice_pdf(doc, out, lang) for doc in docs]
 
 
@@ -184,13 +182,13 @@ def export_reports(session: Session, year: int, out: Path, lang: str = "fi", *, 
     agreement = current_agreement(session, year)
     if agreement is None:
         raise ProblemsError([Problem(f"no agreement for {year} is stored")])
+    members = [m for m in agreement.municipalities
+               if m.name != agreement.host and (not municipality or m.code == municipality)]
+    docs = gather(lambda member: annual_report_document(session, year, member.code, date), members)
     written = []
-    for member in agreement.municipalities:
-        if member.name == agreement.host or (municipality and member.code != municipality):
-            continue
-        doc = annual_report_document(session, year, member.code, date)
-        path = _member_folder(out, member.code, member.name) / f"{_FILE_WORDS[lang]['report']}-{year}.pdf"
-        written.append(Written("report", str(year), member.code, member.name, "pdf", lang, path,
+    for doc in docs:
+        path = _member_folder(out, doc.buyer.code, doc.buyer.name) / f"{_FILE_WORDS[lang]['report']}-{year}.pdf"
+        written.append(Written("report", str(year), doc.buyer.code, doc.buyer.name, "pdf", lang, path,
                                write_atomic(path, annual_report_pdf(doc, lang)),
                                str(doc.actual if doc.actual is not None else doc.billed)))
     return written
@@ -213,7 +211,7 @@ INDEX_COLUMNS = ("kind", "document", "municipality", "name", "format", "language
                  "findings")
 
 
-def write_index(written: list[Written], out: Path, lang: str = "fi", name: str | None = None) -> Path:
+def write_index(written: list[Written], out: Path, lang: str = "fi") -> Path:
     """The CSV index of a batch: one row per file, paths relative to the folder."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -221,7 +219,7 @@ def write_index(written: list[Written], out: Path, lang: str = "fi", name: str |
     for w in written:
         writer.writerow((w.kind, w.document, w.municipality, w.name, w.format, w.language,
                          w.path.relative_to(out).as_posix(), w.sha256, w.amount, w.findings))
-    path = out / (name or f"{_FILE_WORDS[lang]['index']}.csv")
+    path = out / f"{_FILE_WORDS[lang]['index']}.csv"
     write_atomic(path, buffer.getvalue().encode("utf-8"))
     return path
 
@@ -233,59 +231,55 @@ class YearExport:
     invalid: tuple[Written, ...]  # e-invoices with findings (empty when all pass or not validated)
 
 
-def plan_year(session: Session, year: int) -> tuple[list, bool, object]:
-    """What `export_year` will write: the year's invoices, whether estimate and report exist, the agreement."""
+@dataclass(frozen=True, slots=True)
+class YearPlan:
+    """What `export_year` will write; `steps` is what its progress counts."""
+
+    year: int
+    agreement: object
+    invoices: tuple
+    has_estimate: bool
+
+    @property
+    def steps(self) -> int:
+        members = len(self.agreement.members)
+        return len(self.invoices) + (members if self.has_estimate else 0) + members + 1
+
+
+def plan_year(session: Session, year: int) -> YearPlan:
+    """The year's agreement and invoices, and whether an estimate for it was made."""
     from osuus.store.ledger import current_agreement
     from osuus.store.tables import Estimate, Invoice
 
     agreement = current_agreement(session, year)
     if agreement is None:
         raise ProblemsError([Problem(f"no agreement for {year} is stored")])
-    invoices = list(session.scalars(select(Invoice).where(Invoice.year == year)
-                                    .order_by(Invoice.sequence)))
+    invoices = tuple(session.scalars(select(Invoice).where(Invoice.year == year).order_by(Invoice.sequence)))
     has_estimate = session.scalar(select(Estimate.id).where(Estimate.year == year).limit(1)) is not None
-    return invoices, has_estimate, agreement
+    return YearPlan(year, agreement, invoices, has_estimate)
 
 
-def export_year(session: Session, year: int, out: Path, *, lang: str = "fi", date: dt.date,
+def export_year(session: Session, plan: YearPlan, out: Path, *, lang: str = "fi", date: dt.date,
                 validate: Callable[[bytes], list] | None = None, rf: bool | None = None,
                 advance: Callable[[int], None] = lambda n: None) -> YearExport:
-    """Every document about `year`, for every member: its invoices and credit notes (PDF,
-    Finvoice, Peppol), the estimate letter, the annual report; and the appendix tables.
+    """Every document about the plan's year, for every member: its invoices and credit notes
+    (PDF, Finvoice, Peppol), the estimate letter, the annual report; and the appendix tables.
 
     `advance(n)` is called as work is done (n documents), for a progress bar.
     The index is written last: a folder with an index is a complete export."""
-    from osuus.documents.build import ADDRESS, EINVOICE, invoice_document
-
-    invoices, has_estimate, agreement = plan_year(session, year)
     written: list[Written] = []
-    docs, problems = [], []
-    for invoice in invoices:  # every missing field of every party, before anything is written
-        try:
-            docs.append(invoice_document(session, invoice, needs=ADDRESS + EINVOICE, rf=rf))
-        except ProblemsError as exc:
-            problems.extend(p for p in exc.problems if p not in problems)
-    if problems:
-        raise ProblemsError(problems)
-    for doc in docs:
+    for doc in einvoice_documents(session, plan.invoices, rf):  # all missing fields before any file
         written.append(write_invoice_pdf(doc, out, lang))
         written += [write_einvoice(doc, fmt, out, validate) for fmt in EINVOICE_FORMATS]
         advance(1)
-    if has_estimate:
-        letters = export_estimates(session, year, out, lang)  # dated the day the estimate was made
+    if plan.has_estimate:
+        letters = export_estimates(session, plan.year, out, lang)  # dated the day the estimate was made
         written += letters
         advance(len(letters))
-    reports = export_reports(session, year, out, lang, date=date)
+    reports = export_reports(session, plan.year, out, lang, date=date)
     written += reports
     advance(len(reports))
-    written.append(export_tables(agreement, out, lang))
+    written.append(export_tables(plan.agreement, out, lang))
     advance(1)
     index = write_index(written, out, lang)
     return YearExport(tuple(written), index, tuple(w for w in written if w.findings))
-
-
-def year_work(session: Session, year: int) -> int:
-    """How many steps `export_year` reports: invoices, estimate letters, reports, and the appendix."""
-    invoices, has_estimate, agreement = plan_year(session, year)
-    members = len(agreement.members)
-    return len(invoices) + (members if has_estimate else 0) + members + 1
