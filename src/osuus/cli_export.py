@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import List, NoReturn, Optional
 
 import typer
 
@@ -39,26 +39,31 @@ RF = typer.Option(None, "--rf/--national", help="Maksuviite RF-muodossa (ISO 116
                                                   "(oletus: sopimuksen billing.reference_form)")
 
 
-def _report(written, index: Optional[Path] = None) -> None:
+def _report(written) -> None:
     for w in written:
         print(w.path)
-    print(f"Kirjoitettu {len(written)} tiedosto{'' if len(written) == 1 else 'a'}." + (f" Hakemisto: {index}" if index else ""))
+    print(f"Kirjoitettu {len(written)} tiedosto{'' if len(written) == 1 else 'a'}.")
+
+
+def _unavailable(exc: Exception) -> NoReturn:
+    """The validators cannot run here: say what to install, exit 2."""
+    _stderr(f"Tarkistus ei ole käytettävissä: {exc}\n"
+            "Asenna tarkistimet: pip install 'osuus[validate]' ja Finvoice-skeema: "
+            "osuus validate --install-finvoice-xsd")
+    raise typer.Exit(EXIT_PROBLEMS)
 
 
 def _validator(required: Optional[bool]):
     """The validating function, or None. Asked for (True) but unavailable: exit 2 with the install hint."""
     if required is False:
         return None
-    try:
-        from osuus.einvoice import validate as v
+    from osuus.einvoice import validate as v
 
+    try:
         v.warm_up()
-    except Exception as exc:  # noqa: BLE001  the optional extra or the Finvoice XSD is missing
+    except v.ValidatorUnavailable as exc:  # the optional extra or the Finvoice XSD is missing
         if required:
-            _stderr(f"Tarkistus ei ole käytettävissä: {exc}\n"
-                    "Asenna tarkistimet: pip install 'osuus[validate]' ja sitten "
-                    "osuus validate --install-finvoice-xsd")
-            raise typer.Exit(EXIT_PROBLEMS)
+            _unavailable(exc)
         _stderr(f"Huomio: verkkolaskuja ei tarkistettu ({exc}).")
         return None
     return v.validate_bytes
@@ -224,11 +229,10 @@ def validate_cmd(
 
     Vaatii lisäosan: pip install 'osuus[validate]'. Tulostaa jokaisen havainnon
     sääntötunnuksella, sijainnilla ja viestillä; virheitä löytyessä poistumiskoodi 1."""
+    from osuus.einvoice import validate as v
     from osuus.problems import Problem
 
     try:
-        from osuus.einvoice import validate as v
-
         if install_finvoice_xsd:
             print(v.install_finvoice_xsd(None))
             if not files:
@@ -249,7 +253,6 @@ def validate_cmd(
             elif not findings:
                 print(f"{f}: kunnossa (valid)")
     except v.ValidatorUnavailable as exc:
-        _stderr(f"Tarkistus ei ole käytettävissä: {exc}\nAsenna tarkistimet: pip install 'osuus[validate]'")
-        raise typer.Exit(EXIT_PROBLEMS)
+        _unavailable(exc)
     if status:
         raise typer.Exit(status)
