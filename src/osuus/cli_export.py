@@ -33,7 +33,16 @@ class Lang(str, enum.Enum):
     en = "en"
 
 
-OUTPUT = typer.Option(..., "--output", "-o", help="Kansio, johon asiakirjat kirjoitetaan")
+def _folder(value: Path) -> Path:
+    """The output folder may be new (it is made), but not a file nor inside one."""
+    existing = next((p for p in (value, *value.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise typer.BadParameter(f"{existing} is a file: expected a folder (made if missing)")
+    return value
+
+
+OUTPUT = typer.Option(..., "--output", "-o", help="Kansio, johon asiakirjat kirjoitetaan (luodaan tarvittaessa)",
+                      callback=_folder)
 LANG = typer.Option(Lang.fi, "--lang", help="Asiakirjojen kieli: fi, sv tai en")
 RF = typer.Option(None, "--rf/--national", help="Maksuviite RF-muodossa (ISO 11649) tai kansallisena viitteenä "
                                                   "(oletus: sopimuksen billing.reference_form)")

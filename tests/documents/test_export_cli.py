@@ -107,3 +107,12 @@ def test_validate_without_the_finvoice_schema_says_what_to_install(walkthrough_u
     proc = osuus("validate", str(xml), url=walkthrough_url, env={"OSUUS_FINVOICE_XSD": str(tmp_path / "none.xsd")})
     assert proc.returncode == 2
     assert "pip install 'osuus[validate]'" in proc.stderr and "none.xsd" in proc.stderr
+
+
+def test_an_output_that_is_a_file_is_refused(walkthrough_url, tmp_path):
+    taken = tmp_path / "taken.txt"
+    taken.write_text("not a folder")
+    for output in (taken, taken / "inside"):
+        proc = osuus("export", "pdf", "2021-00001", "-o", str(output), url=walkthrough_url)
+        assert proc.returncode == 2 and "is a file" in proc.stderr, proc.stderr
+    assert taken.read_text() == "not a folder"
