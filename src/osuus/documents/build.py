@@ -75,14 +75,12 @@ def vat_treatment(agreement: Agreement) -> VatTreatment:
 
 
 def _agreement_for(session: Session, invoice) -> Agreement:
-    from osuus.store.ledger import agreement_of, current_agreement, latest_agreement
+    from osuus.store.ledger import current_agreement, latest_agreement
     from osuus.store.tables import AgreementVersion
 
     version = session.get(AgreementVersion, invoice.agreement_version_id) if invoice.agreement_version_id else None
-    agreement = (current_agreement(session, version.year) if version else None) or latest_agreement(
+    agreement = current_agreement(session, version.year) if version else latest_agreement(
         session, before=invoice.year + 1)
-    if agreement is None and version is not None:
-        agreement = agreement_of(version)
     if agreement is None:
         raise ProblemsError([Problem(f"{invoice.number}: no agreement is stored for {invoice.year}")])
     return agreement
