@@ -32,7 +32,7 @@ from pathlib import Path
 from osuus.agreement.model import Agreement, UnitComponent
 from osuus.billing.records import ServiceEventRecord
 from osuus.imports import ImportContext, ProblemList, RowProblem
-from osuus.imports.tables import _ISO_DATE, _PLAIN, RowCheck, file_label, municipality_text, parse_date, read_rows
+from osuus.imports.tables import ISO_DATE, PLAIN_NUMBER, RowCheck, file_label, municipality_text, parse_date, read_rows
 from osuus.money import ZERO
 
 REQUIRED = ("event_id", "date", "component", "municipality", "customer", "quantity")
@@ -105,7 +105,7 @@ class _PlainRows:
     def _date(self, text: str):
         date = self.dates.get(text)
         if date is None and len(self.dates) < 5000:
-            date = parse_date(text) if _ISO_DATE.fullmatch(text) else None
+            date = parse_date(text) if ISO_DATE.fullmatch(text) else None
             if date is None or date.year not in self.context.agreements or \
                     (self.context.year is not None and date.year != self.context.year):
                 return None
@@ -118,7 +118,7 @@ class _PlainRows:
         key = (text, places)
         value = self.numbers.get(key)
         if value is None:
-            if not _PLAIN[places].fullmatch(text):
+            if not PLAIN_NUMBER[places].fullmatch(text):
                 return None
             value = Decimal(text)
             if len(self.numbers) < 10000:

@@ -256,7 +256,7 @@ def _xlsx_rows(path: Path, label: str, problems: list[RowProblem]) -> Iterator[t
 
 _NUMBER = re.compile(r"([+-]?)(\d*)(?:[.,](\d*))?")
 _INTEGER = re.compile(r"[+-]?\d+")
-_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _FI_DATE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
 _SPACES = str.maketrans("", "", " \u00a0\u202f\u2009")
 
@@ -265,7 +265,7 @@ DATE_HINT = "expected a date as YYYY-MM-DD or D.M.YYYY"
 
 #: A plain non-negative number with at most `places` decimals and 14 digits before the point:
 #: by far the most common cell, taken without the general checks below.
-_PLAIN = {places: re.compile(rf"\d{{1,14}}(?:\.\d{{1,{places}}})?" if places else r"\d{1,14}")
+PLAIN_NUMBER = {places: re.compile(rf"\d{{1,14}}(?:\.\d{{1,{places}}})?" if places else r"\d{1,14}")
           for places in range(0, 9)}
 
 
@@ -281,7 +281,7 @@ def parse_decimal(text: str) -> Decimal | None:
 
 def parse_date(text: str) -> dt.date | None:
     """`2021-03-04` or `4.3.2021`, or None."""
-    match = _ISO_DATE.fullmatch(text)
+    match = ISO_DATE.fullmatch(text)
     try:
         if match:
             return dt.date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
@@ -376,7 +376,7 @@ class RowCheck:
         text = self.present(column, required=required, missing=f"missing: expected {what}")
         if text is None:
             return None
-        plain = _PLAIN.get(places)
+        plain = PLAIN_NUMBER.get(places)
         if plain is not None and integer_digits_max >= 14 and plain.fullmatch(text):
             return Decimal(text)
         value = parse_decimal(text)
