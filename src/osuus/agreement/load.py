@@ -756,7 +756,7 @@ def _vat(raw: Any, r: _Reader) -> Vat:
     r.fields(item, path, {"category", "exemption_code", "exemption_text", "reference"})
     category = r.text(item, path, "category", default="O")
     if category not in _VAT_CATEGORIES:
-        hint = (" Standard-rated components (S) are not supported: the ledger bills net amounts without VAT."
+        hint = (f" Category {category} is not supported: the ledger bills net amounts, without VAT."
                 if category in ("S", "Z", "AE", "K", "G", "L", "M") else "")
         r.problem(path + ("category",), f"expected a VAT category without VAT: O (not subject to VAT) or E (exempt), "
                   f"found {category!r}.{hint}")
