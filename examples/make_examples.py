@@ -93,7 +93,8 @@ def _workday(rng: random.Random) -> dt.date:
 
 def make_events(agreement, rng: random.Random) -> list[dict]:
     names = [m.name for m in agreement.municipalities]
-    plan = {c: _apportion(n, {m: agreement.keys[WEIGHT_KEY[c]].values[m] for m in names},
+    code_of = {m.name: m.code for m in agreement.municipalities}  # the agreement keys its figures by code
+    plan = {c: _apportion(n, {m: agreement.keys[WEIGHT_KEY[c]].values[code_of[m]] for m in names},
                           minimum=1 if c == "mainio" else 0) for c, n in EVENTS.items()}
     pools: dict[str, int] = {}
     for m in names:
@@ -108,7 +109,7 @@ def make_events(agreement, rng: random.Random) -> list[dict]:
 
     events = []
     for m in names:
-        code = agreement.municipality(m).code
+        code = code_of[m]
         for component in EVENTS:
             count = plan[component][m]
             # Each customer is assessed, coached, coordinated and mapped once a year.
@@ -123,7 +124,7 @@ def make_events(agreement, rng: random.Random) -> list[dict]:
                 if component == "omavalmentaja":
                     years, weights = zip(*INTEGRATION_YEAR_WEIGHTS)
                     event["integration_year"] = rng.choices(years, weights=weights)[0]
-                if component in ON_SITE and m != agreement.host and rng.randrange(1000) < ON_SITE_PER_MILLE:
+                if component in ON_SITE and code != agreement.host and rng.randrange(1000) < ON_SITE_PER_MILLE:
                     distance = DISTANCE[m]
                     event["travel_days"] = Decimal(1) if distance >= 60 else Decimal("0.5")
                     event["km"] = min(180, max(20, 2 * distance + rng.randint(-6, 6)))
@@ -205,13 +206,13 @@ def write_counts(agreement, rng: random.Random, path: Path) -> None:
     rows = []
     population = agreement.keys["asukasluku"].values
     for m in agreement.municipalities:
-        rows.append(("asukasluku", m.code, "2020-12-31", _changed(population[m.name], rng, 12),
+        rows.append(("asukasluku", m.code, "2020-12-31", _changed(population[m.code], rng, 12),
                      f"{EXAMPLE_NOTE}: 31.12.2019 luku ± keksitty muutos, ei Tilastokeskuksen luku"))
     for key, label in (("ulkomaalaiset", "ulkomaalaiset työttömät ja palveluissa"),
                        ("kotoaikaiset", "kotoutumisaikaiset asiakkaat")):
         values = agreement.keys[key].values
         for m in agreement.municipalities:
-            value = values[m.name]
+            value = values[m.code]
             if value != int(value):  # a suppressed small count stays suppressed
                 new = value
             else:

@@ -99,3 +99,9 @@ def postgres_test_database():
             except DBAPIError:  # PostgreSQL < 13 has no FORCE
                 connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
         admin.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cache_folder(tmp_path_factory):
+    """What osuus keeps in the user's cache folder goes to a folder of the test session."""
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))

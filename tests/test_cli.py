@@ -334,8 +334,9 @@ def test_explain_json(run_cli):
     for f in figures:
         assert "formula" in f and "reference" in f, f
     top = doc["tables"][0]["figures"]
-    ict = next(f for f in top if f["name"] == "ict")
-    assert ict["formula"] == "82 837,17 € × 24 277 / 517 666"
+    ict = next(f for f in top if f["name"] == "component.share" and f["params"]["component"] == "ict")
+    assert ict["label"] == "ICT- ja tietopalvelut"
+    assert ict["formula"].replace("\xa0", " ") == "82 837,17 € × 24 277 / 517 666"
     assert ict["reference"] == "Taulukko 1; kohta 2"
     assert euros(ict["value"]) == 3885
 

@@ -188,12 +188,17 @@ def alloc(agreement):
     return r
 
 
+def code(agreement, name: str) -> str:
+    """The appendix names municipalities; the engine keys them by official code."""
+    return agreement.find_municipality(name).code
+
+
 def test_transcription_covers_every_municipality(agreement):
-    assert set(T1_ROWS) == set(agreement.names)
+    assert set(T1_ROWS) == {m.name for m in agreement.municipalities}
     assert len(T1_ROWS) == 22
-    assert set(T2_ROWS) == set(agreement.members)
+    assert set(T2_ROWS) == {agreement.name_of(c) for c in agreement.members}
     assert len(T2_ROWS) == 21
-    assert agreement.host == HOST
+    assert agreement.name_of(agreement.host) == HOST
 
 
 def test_no_warnings(alloc):
@@ -227,17 +232,18 @@ def test_taulukko1_services_summa(alloc, agreement):
 @pytest.mark.parametrize("municipality", tuple(T1_ROWS))
 def test_taulukko1_row(alloc, agreement, municipality):
     want = T1_ROWS[municipality]
-    row = alloc.table("yhteiset").row(municipality)
-    assert alloc.key_values["asukasluku"][municipality] == want["asukasluku"]
+    m = code(agreement, municipality)
+    row = alloc.table("yhteiset").row(m)
+    assert alloc.key_values["asukasluku"][m] == want["asukasluku"]
     pop = alloc.key_values["asukasluku"]
-    share_pct = pop[municipality] / sum(pop.values()) * 100
+    share_pct = pop[m] / sum(pop.values()) * 100
     assert round_to(share_pct, "0.1", "half_up") == want["pct"]
     got = {c: euros(row.amounts[c]) for c in T1_COMPONENTS}
     assert got == {c: want[c] for c in T1_COMPONENTS}
     assert euros(row.total.value) == want["total"]
     assert euros(row.reduction.value) == want["reduction"]
     assert euros(row.payment.value) == want["payment"]
-    rates = {red.municipality: red.rate for red in agreement.reductions}
+    rates = {agreement.name_of(red.municipality): red.rate for red in agreement.reductions}
     assert rates.get(municipality, Decimal(0)) == T1_REDUCTION_RATE.get(municipality, Decimal(0))
     if municipality == HOST:
         # the host absorbs Sastamala's reduction: 174 609 + 3 560 = 178 169
@@ -274,21 +280,22 @@ def test_taulukko2_prices_and_rates(agreement):
 def test_taulukko2_row(alloc, agreement, municipality):
     want = T2_ROWS[municipality]
     kv = alloc.key_values
-    members_c = sum(kv["ulkomaalaiset"][m] for m in MEMBERS)
-    c = kv["ulkomaalaiset"][municipality]
-    k = kv["kotoaikaiset"][municipality]
+    members_c = sum(kv["ulkomaalaiset"][code(agreement, m)] for m in MEMBERS)
+    m = code(agreement, municipality)
+    c = kv["ulkomaalaiset"][m]
+    k = kv["kotoaikaiset"][m]
     got_counts = {
         "C": c,
         "C5": agreement.keys["alkukartoitukset"].rate * c,  # shown unrounded
-        "alkukartoitukset": kv["alkukartoitukset"][municipality],
+        "alkukartoitukset": kv["alkukartoitukset"][m],
         "K": k,
         "K385": round_to(agreement.keys["valmennettavat"].rate * k, "0.01", "half_up"),
-        "valmennettavat": kv["valmennettavat"][municipality],
+        "valmennettavat": kv["valmennettavat"][m],
         # "Mainion kust. prosenttijakauma/kunta": C as a share of the members' C
         "pct": round_to(c / members_c * 100, "0.1", "half_up"),
     }
     assert got_counts == {col: want[col] for col in got_counts}
-    row = alloc.table("maahanmuuttajapalvelut").row(municipality)
+    row = alloc.table("maahanmuuttajapalvelut").row(m)
     got = {cid: euros(row.amounts[cid]) for cid in T2_COMPONENTS}
     assert got == {cid: want[cid] for cid in T2_COMPONENTS}
     assert euros(row.total.value) == want["total"]
@@ -299,15 +306,16 @@ def test_taulukko2_row(alloc, agreement, municipality):
 def test_taulukko2_summa(alloc, agreement):
     kv = alloc.key_values
     t = alloc.table("maahanmuuttajapalvelut")
-    c_sum = sum(kv["ulkomaalaiset"][m] for m in MEMBERS)
-    k_sum = sum(kv["kotoaikaiset"][m] for m in MEMBERS)
+    members = [code(agreement, m) for m in MEMBERS]
+    c_sum = sum(kv["ulkomaalaiset"][m] for m in members)
+    k_sum = sum(kv["kotoaikaiset"][m] for m in members)
     assert c_sum == T2_SUMMA["C"]
     assert agreement.keys["alkukartoitukset"].rate * c_sum == T2_SUMMA["C5"]
     assert k_sum == T2_SUMMA["K"]
     assert round_to(agreement.keys["valmennettavat"].rate * k_sum, "0.01", "half_up") == T2_SUMMA["K385"]
-    pct = sum(kv["ulkomaalaiset"][m] / c_sum * 100 for m in MEMBERS)
+    pct = sum(kv["ulkomaalaiset"][m] / c_sum * 100 for m in members)
     assert round_to(pct, "0.1", "half_up") == T2_SUMMA["pct"]
-    rows = [t.row(m) for m in MEMBERS]
+    rows = [t.row(m) for m in members]
     for cid in T2_COMPONENTS:
         exact = sum(r.amounts[cid] for r in rows)
         assert euros(exact) == T2_SUMMA[cid], cid
@@ -319,7 +327,8 @@ def test_taulukko2_summa(alloc, agreement):
 def test_taulukko2_host_counts(alloc, agreement):
     kv = alloc.key_values
     rate5 = agreement.keys["alkukartoitukset"].rate
-    host = {"C": kv["ulkomaalaiset"][HOST], "C5": rate5 * kv["ulkomaalaiset"][HOST], "K": kv["kotoaikaiset"][HOST]}
+    h = code(agreement, HOST)
+    host = {"C": kv["ulkomaalaiset"][h], "C5": rate5 * kv["ulkomaalaiset"][h], "K": kv["kotoaikaiset"][h]}
     everyone = {
         "C": sum(kv["ulkomaalaiset"].values()),
         "C5": rate5 * sum(kv["ulkomaalaiset"].values()),
@@ -332,9 +341,9 @@ def test_taulukko2_host_counts(alloc, agreement):
 
 
 @pytest.mark.parametrize("cid", (*T2_COMPONENTS, "total"))
-def test_taulukko2_host_and_totals(alloc, cid):
+def test_taulukko2_host_and_totals(alloc, agreement, cid):
     t = alloc.table("maahanmuuttajapalvelut")
-    host_row = t.row(HOST)
+    host_row = t.row(code(agreement, HOST))
     if cid == "total":
         host_value, all_value = host_row.total.value, t.total
         assert euros(host_row.payment.value) == T2_BOTTOM["host"]["total"]
@@ -342,14 +351,14 @@ def test_taulukko2_host_and_totals(alloc, cid):
     else:
         host_value, all_value = host_row.amounts[cid], t.amounts[cid]
         assert euros(alloc.components[cid].total.value) == T2_BOTTOM["all"][cid]
-        assert euros(alloc.components[cid].amounts[HOST]) == T2_BOTTOM["host"][cid]
+        assert euros(alloc.components[cid].amounts[code(agreement, HOST)]) == T2_BOTTOM["host"][cid]
     assert euros(host_value) == T2_BOTTOM["host"][cid]
     assert euros(all_value) == T2_BOTTOM["all"][cid]
 
 
-def test_taulukko2_members_share_of_total(alloc):
+def test_taulukko2_members_share_of_total(alloc, agreement):
     t = alloc.table("maahanmuuttajapalvelut")
-    members = sum(t.row(m).total.value for m in MEMBERS)
+    members = sum(t.row(code(agreement, m)).total.value for m in MEMBERS)
     assert round_to(members / t.total * 100, 1, "half_up") == T2_MEMBERS_SHARE_PCT
 
 

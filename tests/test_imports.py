@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 
 from osuus.agreement import load_agreement
 from osuus.billing.records import ServiceEventRecord
-from osuus.imports import ImportContext, ProblemList, RowProblem, problem_total
+from osuus.imports import ImportContext, ProblemList, problem_total, row_problem
+from osuus.problems import Problem
 from osuus.imports.costs import parse_costs
 from osuus.imports.counts import parse_counts
 from osuus.imports.events import COLUMNS as EVENT_COLUMNS
@@ -60,27 +61,27 @@ def events_file(tmp_path: Path, *rows: str, name: str = "events.csv", header: st
 GOOD = "2021-000001,2021-03-04,mainio,790,A-000001,1.5,,,,"
 
 
-def only(problems: list[RowProblem]) -> RowProblem:
+def only(problems: list[Problem]) -> Problem:
     assert len(problems) == 1, [str(p) for p in problems]
     return problems[0]
 
 
-def where(problems: list[RowProblem]) -> list[tuple[int | None, str]]:
+def where(problems: list[Problem]) -> list[tuple[int | None, str]]:
     return [(p.row, p.column) for p in problems]
 
 
 # --- the problem value ---------------------------------------------------------------------------
 
 def test_problem_text():
-    problem = RowProblem("events.csv", 12, "quantity", "-3", "expected a quantity that is not negative")
+    problem = row_problem("events.csv", 12, "quantity", "-3", "expected a quantity that is not negative")
     assert str(problem) == "events.csv:12: [quantity='-3'] expected a quantity that is not negative"
-    assert str(RowProblem("events.csv", None, "", "", "the file is empty")) == "events.csv: the file is empty"
-    assert str(RowProblem("e.csv", 1, "km", "", "required column missing")) == "e.csv:1: [km] required column missing"
-    assert str(RowProblem("e.csv", 3, "quantity", "-3", "x").to_problem()) == "e.csv:3: [quantity='-3'] x"
+    assert str(row_problem("events.csv", None, "", "", "the file is empty")) == "events.csv: the file is empty"
+    assert str(row_problem("e.csv", 1, "km", "", "required column missing")) == "e.csv:1: [km] required column missing"
+    assert str(row_problem("e.csv", 3, "quantity", "-3", "x")) == "e.csv:3: [quantity='-3'] x"
 
 
 def test_problem_never_holds_a_personal_code_whole():
-    problem = RowProblem(f"{HETU}.csv", 2, "customer", f"asiakas {HETU}", "refused")
+    problem = row_problem(f"{HETU}.csv", 2, "customer", f"asiakas {HETU}", "refused")
     assert HETU not in str(problem) and HETU not in repr(problem)
     assert "131052-***T" in problem.value
 
@@ -88,9 +89,9 @@ def test_problem_never_holds_a_personal_code_whole():
 def test_problem_list_keeps_a_thousand_and_counts_all():
     problems = ProblemList()
     for n in range(1500):
-        problems.append(RowProblem("f", n, "", "", "bad"))
+        problems.append(row_problem("f", n, "", "", "bad"))
     assert len(problems) == 1000 and problems.total == 1500 and problems.truncated
-    assert problem_total(problems) == 1500 and problem_total([RowProblem("f", 1, "", "", "x")]) == 1
+    assert problem_total(problems) == 1500 and problem_total([row_problem("f", 1, "", "", "x")]) == 1
 
 
 def test_every_bad_row_is_counted_beyond_the_cap(tmp_path, context):
@@ -110,7 +111,7 @@ def test_delimiter_is_sniffed_from_the_header(line, expected):
 def test_read_rows_csv(tmp_path):
     text = '\ufeff Event_ID ;Note\n1;"a; ""quoted""\nsecond line"\n\n2;plain\n;\n\n'
     path = write(tmp_path, "x.csv", text)
-    problems: list[RowProblem] = []
+    problems: list[Problem] = []
     rows = list(read_rows(path, problems, required=("event_id",), optional=("note",)))
     assert problems == []
     assert rows == [(2, {"event_id": "1", "note": 'a; "quoted"\nsecond line'}), (5, {"event_id": "2", "note": "plain"})]
@@ -138,12 +139,12 @@ def test_unreadable_files_are_problems(tmp_path, context, name, content, reason)
     records, problems = parse_events(path, context)
     assert records == []
     problem = only(problems)
-    assert problem.file == name and problem.row is None and problem.reason.startswith(reason)
+    assert problem.file == name and problem.row is None and problem.message.startswith(reason)
 
 
 def test_a_missing_file_is_a_problem(tmp_path, context):
     records, problems = parse_events(tmp_path / "nowhere.csv", context)
-    assert records == [] and only(problems).reason.startswith("cannot read the file")
+    assert records == [] and only(problems).message.startswith("cannot read the file")
 
 
 def test_not_utf8_is_a_problem_with_its_line(tmp_path, context):
@@ -151,13 +152,13 @@ def test_not_utf8_is_a_problem_with_its_line(tmp_path, context):
     path = write(tmp_path, "events.csv", text, encoding="latin-1")
     records, problems = parse_events(path, context)
     problem = only(problems)
-    assert problem.row == 3 and "not UTF-8" in problem.reason
+    assert problem.row == 3 and "not UTF-8" in problem.message
 
 
 def test_events_stream_one_by_one(tmp_path, context):
     path = write(tmp_path, "events.csv", EVENT_HEADER + "\n" + GOOD + "\n", encoding="utf-8")
     path.write_bytes(path.read_bytes() + b"2021-000002,2021-03-04,mainio,H\xe4meenkyr\xf6,A-2,1,,,,\n")
-    problems: list[RowProblem] = []
+    problems: list[Problem] = []
     stream = iter_events(path, context, problems)
     first = next(stream)
     assert first.event_id == "2021-000001" and problems == []  # yielded before the rest is read
@@ -168,7 +169,7 @@ def test_missing_required_columns_are_each_reported(tmp_path, context):
     path = write(tmp_path, "events.csv", "event_id;date;component;quantity\n1;2021-01-04;mainio;1\n")
     records, problems = parse_events(path, context)
     assert records == []
-    assert [(p.row, p.column, p.reason) for p in problems] == [
+    assert [(p.row, p.column, p.message) for p in problems] == [
         (1, "municipality", "required column missing from the header"),
         (1, "customer", "required column missing from the header")]
 
@@ -177,7 +178,7 @@ def test_unknown_and_repeated_columns_are_problems(tmp_path, context):
     header = EVENT_HEADER.replace("integration_year", "integraton_year") + ",km"
     records, problems = parse_events(events_file(tmp_path, GOOD + ",", header=header), context)
     assert where(problems) == [(1, "integraton_year"), (1, "km")]
-    assert problems[0].reason.startswith("unknown column") and problems[1].reason.startswith("the column appears twice")
+    assert problems[0].message.startswith("unknown column") and problems[1].message.startswith("the column appears twice")
 
 
 def test_value_under_a_nameless_column_is_refused(tmp_path, context):
@@ -261,7 +262,7 @@ def test_each_bad_event_is_reported_at_its_cell(tmp_path, context, row, column, 
     assert [r.event_id for r in records] == ["2021-000001"]
     problem = only(problems)
     assert (problem.file, problem.row, problem.column, problem.value) == ("events.csv", 3, column, value)
-    assert problem.reason.startswith(reason), problem.reason
+    assert problem.message.startswith(reason), problem.message
 
 
 def test_component_not_billed_per_event(tmp_path, context, agreement):
@@ -270,17 +271,17 @@ def test_component_not_billed_per_event(tmp_path, context, agreement):
     records, problems = parse_events(events_file(tmp_path, "E1,2021-03-04,johtaminen,790,A-1,1,,,,"), context)
     problem = only(problems)
     assert (problem.row, problem.column, problem.value) == (2, "component", "johtaminen")
-    assert problem.reason.startswith("johtaminen is not billed per service event in the 2021 agreement")
+    assert problem.message.startswith("johtaminen is not billed per service event in the 2021 agreement")
 
 
 def test_date_outside_the_year_being_imported(tmp_path, agreement):
-    both = ImportContext.of(agreement, dataclasses.replace(agreement, year=2022), year=2021)
+    both = ImportContext.of(agreement, agreement._replace(year=2022), year=2021)
     row = "E1,2022-01-10,mainio,790,A-1,1,,,,"
     records, problems = parse_events(events_file(tmp_path, row), both)
     problem = only(problems)
-    assert (problem.row, problem.column, problem.reason) == (2, "date", "not in 2021, the year being imported")
+    assert (problem.row, problem.column, problem.message) == (2, "date", "not in 2021, the year being imported")
     # without a year, 2022 has an agreement and is fine
-    without_year = ImportContext.of(agreement, dataclasses.replace(agreement, year=2022))
+    without_year = ImportContext.of(agreement, agreement._replace(year=2022))
     records, problems = parse_events(events_file(tmp_path, row), without_year)
     assert problems == [] and records[0].date == dt.date(2022, 1, 10)
 
@@ -291,20 +292,20 @@ def test_duplicate_event_id_in_the_file(tmp_path, context):
     assert [r.event_id for r in records] == ["2021-000001", "E2"]
     problem = only(problems)
     assert (problem.row, problem.column, problem.value) == (4, "event_id", "2021-000001")
-    assert problem.reason == "the same event id is on an earlier row of this file"
+    assert problem.message == "the same event id is on an earlier row of this file"
 
 
 def test_tiered_component_needs_the_integration_year(tmp_path, agreement):
     # 2021 prices every coached customer at tier 3; an agreement with tiers and no fixed tier needs the year.
     components = dict(agreement.components)
-    components["omavalmentaja"] = dataclasses.replace(components["omavalmentaja"], tier=None)
-    tiered = ImportContext.of(dataclasses.replace(agreement, components=components), year=2021)
+    components["omavalmentaja"] = components["omavalmentaja"]._replace(tier=None)
+    tiered = ImportContext.of(agreement._replace(components=components), year=2021)
     rows = ("E1,2021-03-04,omavalmentaja,790,A-1,1,,,,", "E2,2021-03-04,omavalmentaja,790,A-2,1,2,,,")
     records, problems = parse_events(events_file(tmp_path, *rows), tiered)
     assert [r.integration_year for r in records] == [2]
     problem = only(problems)
     assert (problem.row, problem.column, problem.value) == (2, "integration_year", "")
-    assert "omavalmentaja is priced by integration year" in problem.reason
+    assert "omavalmentaja is priced by integration year" in problem.message
     # the shipped agreement fixes the tier: no year needed
     records, problems = parse_events(events_file(tmp_path, *rows), ImportContext.of(agreement))
     assert problems == [] and len(records) == 2
@@ -315,7 +316,7 @@ def test_personal_code_as_customer_is_refused(tmp_path, context, code):
     records, problems = parse_events(events_file(tmp_path, f"E1,2021-03-04,mainio,790,{code},1,,,,"), context)
     problem = only(problems)
     assert records == [] and (problem.row, problem.column) == (2, "customer")
-    assert "personal identity code" in problem.reason
+    assert "personal identity code" in problem.message
     assert code not in str(problem) and problem.value == code[:7] + "***" + code[-1]
 
 
@@ -326,7 +327,7 @@ def test_personal_code_hidden_in_another_column_is_refused(tmp_path, context):
     records, problems = parse_events(events_file(tmp_path, *rows), context)
     assert records == []
     assert where(problems) == [(2, "event_id"), (3, "quantity"), (4, "customer")]
-    assert all("personal identity code" in p.reason for p in problems)
+    assert all("personal identity code" in p.message for p in problems)
     text = "\n".join(str(p) for p in problems)
     assert HETU not in text and HETU_TEMPORARY not in text and "131052-***T" in text
 
@@ -423,7 +424,7 @@ def test_each_bad_count(tmp_path, context, row, column, reason):
     records, problems = parse_counts(write(tmp_path, "counts.csv", text), context)
     assert len(records) == 1
     problem = only(problems)
-    assert (problem.row, problem.column) == (3, column) and problem.reason.startswith(reason), str(problem)
+    assert (problem.row, problem.column) == (3, column) and problem.message.startswith(reason), str(problem)
 
 
 # --- costs ---------------------------------------------------------------------------------------
@@ -456,13 +457,13 @@ def test_each_bad_cost(tmp_path, context, row, column, reason):
     records, problems = parse_costs(write(tmp_path, "costs.csv", text), context)
     assert len(records) == 1
     problem = only(problems)
-    assert (problem.row, problem.column) == (3, column) and problem.reason.startswith(reason), str(problem)
+    assert (problem.row, problem.column) == (3, column) and problem.message.startswith(reason), str(problem)
 
 
 def test_cost_of_another_year_than_the_one_imported(tmp_path, agreement):
-    both = ImportContext.of(agreement, dataclasses.replace(agreement, year=2022), year=2021)
+    both = ImportContext.of(agreement, agreement._replace(year=2022), year=2021)
     records, problems = parse_costs(write(tmp_path, "costs.csv", COSTS_HEADER + "\n2022;ict;cost;1;\n"), both)
-    assert (only(problems).column, only(problems).reason) == ("year", "not 2021, the year being imported")
+    assert (only(problems).column, only(problems).message) == ("year", "not 2021, the year being imported")
 
 
 # --- the shipped examples ------------------------------------------------------------------------

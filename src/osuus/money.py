@@ -1,8 +1,10 @@
-"""Exact numbers: one constructor for Decimal, one place for rounding and display.
+"""Exact numbers: one constructor for Decimal, one place for rounding.
 
 Money never touches a float. Arithmetic runs in a wide decimal context so that
 shares computed by division stay exact far beyond the cent; rounding happens
 only where a figure is shown or invoiced, by a `Rounding` the agreement states.
+How a number is written for a reader is the renderers' business
+(osuus.render.formats); `cents` is the one machine form (JSON, CSV).
 """
 
 from __future__ import annotations
@@ -79,12 +81,6 @@ class Rounding:
         exponent = self.unit.normalize().as_tuple().exponent
         return max(0, -int(exponent))
 
-    def describe(self) -> str:
-        what = {Decimal(1): "kokonaisiin euroihin", CENT: "sentteihin"}.get(self.unit, f"{self.unit} tarkkuuteen")
-        how = {"half_up": "puolet ylöspäin", "half_even": "pankkiirin pyöristys", "ceil": "ylöspäin",
-               "floor": "alaspäin", "down": "kohti nollaa", "up": "poispäin nollasta"}[self.mode]
-        return f"{what}, {how}"
-
 
 def round_to(value: Decimal, unit: Decimal | str = CENT, mode: str = "half_up") -> Decimal:
     """Round `value` to a multiple of `unit` with the named mode (see ROUNDING_MODES)."""
@@ -105,37 +101,3 @@ def round_count(value: Decimal, mode: str) -> Decimal:
 def cents(value: Decimal) -> str:
     """The JSON form of money: exactly two decimals, rounded half-up."""
     return str(round_to(value, CENT, "half_up"))
-
-
-_QUANTA = {places: Decimal(1).scaleb(-places) for places in range(0, 13)}
-_HALF_UP = decimal.Context(prec=50, rounding=decimal.ROUND_HALF_UP)
-
-
-def fmt_number(value: Decimal, places: int = 0, *, decimal_sep: str = ",", group_sep: str = " ") -> str:
-    """Format as the appendix does: `1 234` or `1 234,56` (half-up to `places`)."""
-    quantum = _QUANTA.get(places) or Decimal(1).scaleb(-places)
-    q = value.quantize(quantum, context=_HALF_UP)
-    if q == 0:
-        q = abs(q)  # no "-0"
-    return f"{q:,.{places}f}".replace(",", "\x00").replace(".", decimal_sep).replace("\x00", group_sep)
-
-
-def fmt_money(value: Decimal, places: int = 2) -> str:
-    """`3 884,82 €`: Finnish money format."""
-    return fmt_number(value, places) + " €"
-
-
-def fmt_count(value: Decimal) -> str:
-    """A count without trailing zeros: `24 277`, `2,5`."""
-    normal = value.normalize()
-    exponent = int(normal.as_tuple().exponent)
-    places = -exponent if exponent < 0 else 0
-    return fmt_number(value, places)
-
-
-def fmt_rate(value: Decimal, places: int | None = None) -> str:
-    """A ratio as a Finnish percentage: `17 %`, `38,5 %`."""
-    pct = value * 100
-    if places is None:
-        return fmt_count(pct) + " %"
-    return fmt_number(pct, places) + " %"

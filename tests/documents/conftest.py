@@ -15,31 +15,26 @@ AGREEMENT = ROOT / "agreements" / "pirkanmaa-2021.toml"
 
 
 def build_walkthrough(url: str) -> None:
-    from osuus.billing.periods import parse_period
-    from osuus.store import ledger
-    from osuus.store.db import make_engine, session_factory, upgrade
+    """The README's walkthrough, one use case at a time (the walkthrough test runs the CLI itself)."""
+    from osuus.calendar import Period
+    from osuus.services import agreements, closing, estimates, imports, invoicing
+    from osuus.services.ledger import Ledger
+    from osuus.store.db import upgrade
 
     upgrade(url)
-    engine = make_engine(url)
-    Session = session_factory(engine)
-
-    def step(fn, *args):
-        with Session() as session, session.begin():
-            return fn(session, *args)
-
-    step(ledger.add_agreement, AGREEMENT, "test")
-    step(ledger.make_estimate, 2021, "test")
-    step(ledger.import_counts, EXAMPLES / "counts.csv", "test")
-    step(ledger.import_events, EXAMPLES / "events.csv", "test")
-    for month in range(1, 13):
-        issue = dt.date(2021, month + 1, 1) if month < 12 else dt.date(2022, 1, 3)
-        step(ledger.run_invoices, parse_period(f"2021-{month:02d}"), issue, "test")
-    step(ledger.import_costs, EXAMPLES / "costs.csv", "test")
-    step(ledger.close_year, 2021, "test")
-    step(ledger.make_estimate, 2022, "test")
-    step(ledger.run_invoices, parse_period("2022-01"), dt.date(2022, 2, 1), "test")
-    step(ledger.credit_invoice, "2021-00016", "Väärä laskutusosoite", dt.date(2022, 2, 15), "test")
-    engine.dispose()
+    with Ledger(url, "test") as ledger:
+        agreements.add_agreement(ledger, AGREEMENT)
+        estimates.make_estimate(ledger, 2021)
+        imports.import_counts(ledger, EXAMPLES / "counts.csv")
+        imports.import_events(ledger, EXAMPLES / "events.csv")
+        for month in range(1, 13):
+            issue = dt.date(2021, month + 1, 1) if month < 12 else dt.date(2022, 1, 3)
+            invoicing.run_period(ledger, Period.month(2021, month), issue)
+        imports.import_costs(ledger, EXAMPLES / "costs.csv")
+        closing.close_year(ledger, 2021)
+        estimates.make_estimate(ledger, 2022)
+        invoicing.run_period(ledger, Period.month(2022, 1), dt.date(2022, 2, 1))
+        invoicing.credit_invoice(ledger, "2021-00016", "Väärä laskutusosoite", dt.date(2022, 2, 15))
 
 
 @pytest.fixture(scope="session")
@@ -50,13 +45,17 @@ def walkthrough_url(tmp_path_factory) -> str:
 
 
 @pytest.fixture
-def walkthrough_session(walkthrough_url):
-    from osuus.store.db import make_engine, session_factory
+def walkthrough_ledger(walkthrough_url):
+    from osuus.services.ledger import Ledger
 
-    engine = make_engine(walkthrough_url)
-    with session_factory(engine)() as session:
+    with Ledger(walkthrough_url, "test", readonly=True) as ledger:
+        yield ledger
+
+
+@pytest.fixture
+def walkthrough_session(walkthrough_ledger):
+    with walkthrough_ledger.read() as session:
         yield session
-    engine.dispose()
 
 
 @pytest.fixture(scope="session")

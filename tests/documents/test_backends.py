@@ -9,33 +9,30 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
-
-from osuus.documents.build import ADDRESS, EINVOICE, annual_report_document, estimate_letters, invoice_document
 from osuus.einvoice.finvoice import finvoice_xml
 from osuus.einvoice.peppol import peppol_xml
 from osuus.render.pdf.letters import estimate_pdf, invoice_pdf
 from osuus.render.pdf.reports import annual_report_pdf
-from osuus.store.db import make_engine, session_factory
-from osuus.store.tables import Invoice
+from osuus.services import documents
+from osuus.services.invoicing import list_invoices
+from osuus.services.ledger import Ledger
 
 
 def _documents(url: str) -> dict[str, bytes]:
     out: dict[str, bytes] = {}
-    engine = make_engine(url)
-    try:
-        with session_factory(engine)() as session:
-            for inv in session.scalars(select(Invoice).order_by(Invoice.number)):
-                doc = invoice_document(session, inv, needs=ADDRESS + EINVOICE)
-                out[f"{inv.number}.peppol"] = peppol_xml(doc)
-                out[f"{inv.number}.finvoice"] = finvoice_xml(doc)
-                if inv.number in ("2021-00016", "2022-00043"):
-                    out[f"{inv.number}.pdf"] = invoice_pdf(doc)
-            letter = next(x for x in estimate_letters(session, 2022, dt.date(2021, 8, 31)) if x.buyer.code == "790")
-            out["estimate"] = estimate_pdf(letter)
-            out["report"] = annual_report_pdf(annual_report_document(session, 2021, "790", dt.date(2022, 3, 31)))
-    finally:
-        engine.dispose()
+    with Ledger(url, readonly=True) as ledger:
+        invoices = sorted(list_invoices(ledger), key=lambda i: i.number)
+        with ledger.read() as session:
+            docs = documents.invoice_documents(session, invoices, einvoice=True)
+            (letter,) = documents.estimate_letters(session, 2022, dt.date(2021, 8, 31), "790")
+            (report,) = documents.annual_report_documents(session, 2021, dt.date(2022, 3, 31), "790")
+    for doc in docs:
+        out[f"{doc.number}.peppol"] = peppol_xml(doc)
+        out[f"{doc.number}.finvoice"] = finvoice_xml(doc)
+        if doc.number in ("2021-00016", "2022-00043"):
+            out[f"{doc.number}.pdf"] = invoice_pdf(doc)
+    out["estimate"] = estimate_pdf(letter)
+    out["report"] = annual_report_pdf(report)
     return out
 
 

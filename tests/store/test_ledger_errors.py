@@ -87,14 +87,14 @@ def events_file(tmp_path: Path, name: str, rows: list[str]) -> Path:
 
 
 def ledger_commands() -> set[str]:
-    """Every command that cli_ledger registers, as typed ('import events', 'close-year')."""
+    """Every command that osuus.cli.ledger registers, as typed ("import events", "close-year")."""
     def name(command) -> str:
         return command.name or command.callback.__name__.replace("_", "-")
 
-    found = {name(c) for c in app.registered_commands if c.callback.__module__ == "osuus.cli_ledger"}
+    found = {name(c) for c in app.registered_commands if c.callback.__module__ == "osuus.cli.ledger"}
     for group in app.registered_groups:
         found |= {f"{group.name} {name(c)}" for c in group.typer_instance.registered_commands
-                  if c.callback.__module__ == "osuus.cli_ledger"}
+                  if c.callback.__module__ == "osuus.cli.ledger"}
     return found
 
 

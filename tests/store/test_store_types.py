@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import StatementError
 
+from osuus.calendar import Period
 from osuus.store.tables import Invoice, InvoiceLine
 
 AMOUNTS = [
@@ -26,7 +27,7 @@ AMOUNTS = [
 def _invoice(session) -> Invoice:
     invoice = Invoice(
         number="TRE-2021-1", host="837", year=2021, sequence=1, kind="invoice",
-        municipality="604", period="2021-03", issue_date=dt.date(2021, 4, 1),
+        municipality="604", period=Period.month(2021, 3), issue_date=dt.date(2021, 4, 1),
         due_date=dt.date(2021, 4, 30), reference="12344", total=Decimal("0"),
         created_at=dt.datetime(2021, 4, 1, tzinfo=dt.timezone.utc),
     )
@@ -38,8 +39,8 @@ def _invoice(session) -> Invoice:
 def _line(invoice_id: int, position: int, **values) -> dict:
     line = dict(
         invoice_id=invoice_id, position=position, kind="event", component="mainio",
-        description="Mainio", quantity=Decimal("1"), unit="h", unit_price=Decimal("40"),
-        amount=Decimal("40.00"), events_period="2021-03", reference="",
+        period=Period.month(2021, 3), quantity=Decimal("1"), unit="hour", unit_price=Decimal("40"),
+        amount=Decimal("40.00"), reference="", details={},
     )
     line.update(values)
     return line

@@ -6,8 +6,8 @@ The commands are taken from the README itself: the fenced code block right after
 the test's database, and must exit 0. Then the books are checked by reading the
 database with SQLAlchemy and the programs' `--format json` outputs:
 
-- every member's 2021 money adds up: what it was billed for 2021 (advance, event
-  and adjustment lines, credit notes included) plus its 2021 settlement line
+- every member's 2021 money adds up: what it was billed for 2021 (advance and
+  event lines, late ones and credit notes included) plus its 2021 settlement line
   equals its actual 2021 share, to the cent; and that actual share is recomputed
   here independently from the example files (see `expected_actual_shares`);
 - the advance lines of 2021 add up, per member, to its Taulukko 1 payment
@@ -24,7 +24,6 @@ database with SQLAlchemy and the programs' `--format json` outputs:
 from __future__ import annotations
 
 import csv
-import dataclasses
 import datetime as dt
 import decimal
 import json
@@ -41,6 +40,8 @@ from sqlalchemy import func, select, text
 
 from osuus.agreement import load_agreement
 from osuus.agreement.model import PoolComponent
+from osuus.billing.pricing import event_price
+from osuus.calendar import Period
 from osuus.engine import allocate
 from osuus.ids import viitenumero
 from osuus.store.db import make_engine, session_factory
@@ -193,14 +194,14 @@ def expected_actual_shares(agreement) -> dict[str, Decimal]:
     actual share = advance part + every event part.
     """
     net = actual_net_costs()
-    components = {cid: dataclasses.replace(comp, cost=dataclasses.replace(comp.cost, value=net[cid]))
+    components = {cid: comp._replace(cost=comp.cost._replace(value=net[cid]))
                   if isinstance(comp, PoolComponent) and cid in net else comp
                   for cid, comp in agreement.components.items()}
-    with_actuals = dataclasses.replace(agreement, components=components)
+    with_actuals = agreement._replace(components=components)
     allocation = allocate(with_actuals)
     assert not allocation.problems, allocation.problems
     volumes = event_volumes()
-    members = [m for m in agreement.municipalities if m.name != agreement.host]
+    members = [m for m in agreement.municipalities if m.code != agreement.host]
     out: dict[str, Decimal] = {}
     with decimal.localcontext(decimal.Context(prec=50, rounding=decimal.ROUND_HALF_EVEN)):
         at_agreed_prices = defaultdict(Decimal)  # (code or "*", component) -> volume × agreed price
@@ -209,7 +210,7 @@ def expected_actual_shares(agreement) -> dict[str, Decimal]:
             at_agreed_prices[code, component] += value
             at_agreed_prices["*", component] += value
         for m in members:
-            share = allocation.table("yhteiset").row(m.name).invoiced.value
+            share = allocation.table("yhteiset").row(m.code).invoiced.value
             for component in AGREED_PRICES:
                 mine = at_agreed_prices.get((m.code, component), Decimal(0))
                 part = mine * net[component] / at_agreed_prices["*", component]
@@ -237,8 +238,9 @@ def invoice_state(Session, number: str) -> tuple:
         inv = session.scalar(select(Invoice).where(Invoice.number == number))
         assert inv is not None, f"the walkthrough credits {number}, which is no invoice of it"
         lines = session.execute(select(InvoiceLine.position, InvoiceLine.kind, InvoiceLine.component,
-                                       InvoiceLine.description, InvoiceLine.quantity, InvoiceLine.unit_price,
-                                       InvoiceLine.amount, InvoiceLine.events_period)
+                                       InvoiceLine.details, InvoiceLine.quantity, InvoiceLine.unit_price,
+                                       InvoiceLine.amount, InvoiceLine.period_year, InvoiceLine.period_kind,
+                                       InvoiceLine.period_index)
                                 .where(InvoiceLine.invoice_id == inv.id).order_by(InvoiceLine.position)).all()
         return (inv.id, inv.kind, inv.municipality, inv.period, inv.issue_date, inv.due_date, inv.reference,
                 inv.total, tuple(tuple(line) for line in lines))
@@ -271,14 +273,14 @@ def test_readme_walkthrough(database_url):
         agreement, problems = load_agreement(AGREEMENT)
         assert not problems
         assert agreement.host_municipality.code == HOST_CODE
-        members = {m.code: m.name for m in agreement.municipalities if m.name != agreement.host}
+        members = {m.code: m.name for m in agreement.municipalities if m.code != agreement.host}
         assert len(members) == 21
         invoiced_t1 = {row["code"]: Decimal(row["invoiced"]) for row in taulukko1["rows"] if row["code"] in members}
         assert set(invoiced_t1) == set(members)
         # the hand-copied prices are those of the file (guards the test against a changed agreement)
         for component, prices in AGREED_PRICES.items():
             for iy, price in prices.items():
-                assert agreement.event_price(component, iy)[0] == price, (component, iy)
+                assert event_price(agreement, component, iy).value == price, (component, iy)
 
         with Session() as session:
             invoices = list(session.scalars(select(Invoice).order_by(Invoice.year, Invoice.sequence)))
@@ -323,7 +325,7 @@ def test_readme_walkthrough(database_url):
         advance_count = defaultdict(int)
         for ln in lines:
             inv = by_id[ln.invoice_id]
-            if ln.kind == "advance" and inv.kind == "invoice" and ln.events_period.startswith("2021-"):
+            if ln.kind == "advance" and inv.kind == "invoice" and ln.period.year == 2021:
                 advances[inv.municipality] += ln.amount
                 advance_count[inv.municipality] += 1
         assert dict(advances) == invoiced_t1
@@ -339,9 +341,9 @@ def test_readme_walkthrough(database_url):
         assert note.kind == "credit_note" and note.credited_invoice_id == credited.id
         assert note.municipality == credited.municipality and note.reason == credit_reason
         assert note.total == -credited.total
-        assert [(ln.kind, ln.component, ln.quantity, ln.unit_price, -ln.amount, ln.events_period)
+        assert [(ln.kind, ln.component, ln.quantity, ln.unit_price, -ln.amount, ln.period)
                 for ln in lines_of[note.id]] == \
-            [(ln.kind, ln.component, ln.quantity, ln.unit_price, ln.amount, ln.events_period)
+            [(ln.kind, ln.component, ln.quantity, ln.unit_price, ln.amount, ln.period)
              for ln in lines_of[credited.id]]
 
         # 7. every member's actual share = the independent recomputation, to the cent
@@ -349,21 +351,22 @@ def test_readme_walkthrough(database_url):
         assert set(settlements) == set(members)
         assert {code: s.actual for code, s in settlements.items()} == expected
 
-        # billed for 2021: advance, event and adjustment lines of 2021 on all documents, credit notes included;
+        # billed for 2021: advance and event lines of 2021 on all documents, credit notes included;
         # settled: the 2021 settlement line (on the first 2022 invoice, or a settlement credit note)
         billed = defaultdict(Decimal)
         settled = defaultdict(Decimal)
         settlement_docs = defaultdict(list)
         for ln in lines:
             inv = by_id[ln.invoice_id]
-            if ln.kind in ("advance", "event", "adjustment") and ln.events_period.startswith("2021-"):
+            if ln.kind in ("advance", "event") and ln.period.year == 2021:
                 billed[inv.municipality] += ln.amount
-            elif ln.kind == "settlement" and ln.events_period == "2021":
+            elif ln.kind == "settlement" and ln.period == Period.whole_year(2021):
                 settled[inv.municipality] += ln.amount
                 settlement_docs[inv.municipality].append(inv)
         for code, s in settlements.items():
             docs = settlement_docs[code]
-            assert len(docs) == 1 and docs[0].period == "2022-01" and docs[0].issue_date == dt.date(2022, 2, 1), code
+            assert len(docs) == 1 and docs[0].period == Period.month(2022, 1), code
+            assert docs[0].issue_date == dt.date(2022, 2, 1), code
             assert s.carried_invoice_id == docs[0].id, code
             assert settled[code] == s.difference == s.actual - s.billed, code
 
@@ -376,6 +379,7 @@ def test_readme_walkthrough(database_url):
         assert Decimal(report["settlement"]) == sastamala.difference + sum(
             (c.difference for c in credit_settlements if c.municipality == "790"), Decimal(0))
         assert report["settlement_invoice"] == by_id[sastamala.carried_invoice_id].number
+        assert [d["number"] for d in report["settlement_documents"]] == [by_id[sastamala.carried_invoice_id].number]
 
         # 8. running any step again changes nothing
         before = snapshot(Session)
@@ -405,8 +409,7 @@ def test_readme_walkthrough(database_url):
             assert billed[code] + settled[code] + carried_back == settlements[code].actual, (code, members[code])
         [carried] = [c for c in credit_settlements if c.municipality == credited_code]
         credited_2021 = sum((ln.amount for ln in lines if ln.invoice_id == credited.id
-                             and ln.kind in ("advance", "event", "adjustment")
-                             and ln.events_period.startswith("2021")), Decimal(0))
+                             and ln.kind in ("advance", "event") and ln.period.year == 2021), Decimal(0))
         assert carried.difference == credited_2021 and carried.carried_invoice_id is None
         assert carried.credit_note_id == note.id
     finally:

@@ -1,27 +1,54 @@
 """The agreement of one year, as immutable records.
 
-Each record keeps where it came from (the key path in the agreement file and
-its line) and the clause of the appendix it rests on (`reference`), so that any
-figure computed from it can say why it is what it is.
+The records are named tuples (as Beancount's are): immutable, cheap to make,
+and quick to define, which keeps the command line's start-up short. Each keeps
+where it came from (its key path in the agreement file, whose
+line `Agreement.line_of` finds) and the clause of the appendix it rests on
+(`reference`), so that any figure computed from it can say why it is what it is.
+
+Municipalities are identified by their official code ("790"); names are labels
+of the year (a municipality that is renamed keeps its code, and its history).
+Every mapping by municipality in this model is keyed by code. Labels the
+agreement writes (components, tables, keys) are `Text`: the agreement's own
+Finnish words, with a Swedish and an English form where the file gives one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Mapping
+from typing import Any, Mapping, NamedTuple
 
 from osuus.money import Rounding
+
+LANGUAGES = ("fi", "sv", "en")
 
 
 def frozen_map(data: Mapping) -> Mapping:
     return MappingProxyType(dict(data))
 
 
-@dataclass(frozen=True, slots=True)
-class Sourced:
+#: The empty mapping a record starts with (immutable, so one serves all)
+EMPTY: Mapping = MappingProxyType({})
+
+
+class Text(NamedTuple):
+    """A label as the agreement writes it: Finnish, and Swedish or English where given."""
+
+    fi: str
+    sv: str = ""
+    en: str = ""
+
+    def get(self, lang: str = "fi") -> str:
+        """The label in `lang`, else the Finnish one (the agreement's own words)."""
+        return (getattr(self, lang, "") if lang in LANGUAGES else "") or self.fi
+
+    def __str__(self) -> str:
+        return self.fi
+
+
+class Sourced(NamedTuple):
     """A number together with the clause it comes from and its place in the file."""
 
     value: Decimal
@@ -30,10 +57,9 @@ class Sourced:
     line: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Municipality:
-    name: str
-    code: str
+class Municipality(NamedTuple):
+    code: str  # official three-digit code (Statistics Finland); the identity
+    name: str  # Finnish name of the year
     name_sv: str = ""
     business_id: str = ""
     line: int | None = None
@@ -42,23 +68,21 @@ class Municipality:
         return self.name_sv if lang == "sv" and self.name_sv else self.name
 
 
-@dataclass(frozen=True, slots=True)
-class Parameter:
+class Parameter(NamedTuple):
     name: str
     value: Decimal
-    label: str = ""
+    label: Text = Text("")
     unit: str = "ratio"
     reference: str = ""
     note: str = ""
     line: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class CountKey:
-    """Reference data: a figure per municipality (population, customers ...)."""
+class CountKey(NamedTuple):
+    """Reference data: a figure per municipality (population, customers ...), by code."""
 
     name: str
-    label: str
+    label: Text
     values: Mapping[str, Decimal]
     date: dt.date | None = None
     source: str = ""
@@ -67,12 +91,11 @@ class CountKey:
     kind: str = "count"
 
 
-@dataclass(frozen=True, slots=True)
-class DerivedKey:
+class DerivedKey(NamedTuple):
     """rate × another key, each municipality's figure rounded by `rounding`."""
 
     name: str
-    label: str
+    label: Text
     source_key: str
     rate: Decimal
     rounding: str = "none"
@@ -80,23 +103,21 @@ class DerivedKey:
     kind: str = "derived"
 
 
-@dataclass(frozen=True, slots=True)
-class MixKey:
+class MixKey(NamedTuple):
     """Weighted mix of the shares of other keys (weights add up to 1)."""
 
     name: str
-    label: str
+    label: Text
     weights: tuple[tuple[str, Decimal], ...]
     reference: str = ""
     kind: str = "mix"
 
 
-@dataclass(frozen=True, slots=True)
-class FixedKey:
-    """Agreed percentage shares (they add up to 100 %)."""
+class FixedKey(NamedTuple):
+    """Agreed percentage shares (they add up to 100 %), by code."""
 
     name: str
-    label: str
+    label: Text
     shares: Mapping[str, Decimal]
     reference: str = ""
     kind: str = "fixed"
@@ -105,20 +126,18 @@ class FixedKey:
 Key = CountKey | DerivedKey | MixKey | FixedKey
 
 
-@dataclass(frozen=True, slots=True)
-class Overhead:
+class Overhead(NamedTuple):
     rate: Decimal
     parameter: str = ""
-    label: str = ""
+    label: Text = Text("")
     reference: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class PoolComponent:
+class PoolComponent(NamedTuple):
     """A pooled cost (plus overhead) divided among all municipalities by a key."""
 
     id: str
-    label: str
+    label: Text
     cost: Sourced
     key: str
     overhead: Overhead | None = None
@@ -126,24 +145,23 @@ class PoolComponent:
     kind: str = "pool"
 
 
-@dataclass(frozen=True, slots=True)
-class UnitComponent:
-    """A unit-priced service: price × quantity per member; the remainder to the host.
+class UnitComponent(NamedTuple):
+    """A unit-priced service: price × quantity per member; the remainder to its payer.
 
     `tiers` price customers by integration year; `quantity` is either one key
     (all priced at `tier`, or at `price`) or a key per tier.
     """
 
     id: str
-    label: str
+    label: Text
     quantity: str | Mapping[int, str]
     price: Sourced | None = None
-    tiers: Mapping[int, Decimal] = field(default_factory=dict)
+    tiers: Mapping[int, Decimal] = EMPTY
     tiers_reference: str = ""
     tier: int | None = None
     tier_reference: str = ""
     total_cost: Sourced | None = None
-    remainder: str | None = None  # municipality name that pays the remainder
+    remainder: str | None = None  # code of the municipality that pays the remainder
     reference: str = ""
     kind: str = "unit"
 
@@ -160,25 +178,24 @@ class UnitComponent:
 Component = PoolComponent | UnitComponent
 
 
-@dataclass(frozen=True, slots=True)
-class Reduction:
+class Reduction(NamedTuple):
     """A member pays (1 - rate) of its share of `components`; `absorbed_by` bears the rest."""
 
-    municipality: str
+    municipality: str  # code
     rate: Decimal
     components: tuple[str, ...]
     absorbed_by: str = "host"  # "host" or "others"
     reason: str = ""
     reference: str = ""
     line: int | None = None
+    position: int = 0  # its place among [[reductions]]
 
 
-@dataclass(frozen=True, slots=True)
-class Table:
+class Table(NamedTuple):
     id: str
-    title: str
+    title: Text
     components: tuple[str, ...]
-    caption: str = ""
+    caption: Text = Text("")
     show_keys: tuple[str, ...] = ()
     share_of: str | None = None
     members_share: str | None = None
@@ -186,17 +203,21 @@ class Table:
     reference: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class EventPricing:
+#: The units a service is counted in, by the id the catalogues translate. The agreement may
+#: write a unit as its id or as the Finnish word (`tunti`); other words are kept as written.
+UNITS = ("hour", "visit", "assessment", "customer", "customer_year", "group", "piece", "day", "km",
+         "month", "year", "instalment", "lot")
+
+
+class EventPricing(NamedTuple):
     """A component billed afterwards per service event (kohta 5: laskutetaan jälkikäteen)."""
 
     component: str
-    unit: str  # what one unit of quantity is: "tunti", "kartoitus", "asiakas"
+    unit: str  # a unit id of UNITS (`hour`), or the agreement's own word for another unit
     price: Sourced | None = None  # needed for a pool billed by events; unit services use their own price
 
 
-@dataclass(frozen=True, slots=True)
-class Travel:
+class Travel(NamedTuple):
     """On-site delivery: the ordering municipality pays per diem and mileage."""
 
     per_diem: Sourced
@@ -204,8 +225,7 @@ class Travel:
     reference: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Vat:
+class Vat(NamedTuple):
     """The VAT treatment of what the agreement invoices.
 
     Statutory cost sharing between municipalities is not a sale: by default no
@@ -219,12 +239,11 @@ class Vat:
     reference: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Party:
+class Party(NamedTuple):
     """What a document needs to reach a municipality: postal and e-invoice
     addresses, and for the host the bank account invoices are paid to."""
 
-    name: str
+    code: str  # the municipality's code
     street: str = ""
     postcode: str = ""
     city: str = ""
@@ -240,16 +259,16 @@ class Party:
     bank: str = ""
     source: str = ""
     line: int | None = None
+    path: str = ""  # its key path in the file: parties.<name as written>
 
 
-@dataclass(frozen=True, slots=True)
-class Billing:
+class Billing(NamedTuple):
     """How the agreement's money is invoiced during the year."""
 
     period: str = "month"  # "month" | "quarter"
     payment_terms_days: int = 21
     advance_tables: tuple[str, ...] = ()  # tables invoiced as equal instalments of the year's payment
-    events: Mapping[str, EventPricing] = field(default_factory=dict)
+    events: Mapping[str, EventPricing] = EMPTY
     travel: Travel | None = None
     interpretation_reference: str = ""
     reference: str = ""
@@ -257,18 +276,17 @@ class Billing:
     reference_form: str = "national"  # payment reference: "national" (viitenumero) or "rf" (ISO 11649)
 
 
-@dataclass(frozen=True, slots=True)
-class Agreement:
+class Agreement(NamedTuple):
     id: str
     year: int
-    title: str
-    host: str
+    title: Text
+    host: str  # code of the host municipality
     municipalities: tuple[Municipality, ...]
     keys: Mapping[str, Key]
     components: Mapping[str, Component]
     tables: tuple[Table, ...]
     reductions: tuple[Reduction, ...] = ()
-    parameters: Mapping[str, Parameter] = field(default_factory=dict)
+    parameters: Mapping[str, Parameter] = EMPTY
     shown: Rounding = Rounding()
     invoiced: Rounding = Rounding()
     currency: str = "EUR"
@@ -276,21 +294,28 @@ class Agreement:
     reference: str = ""
     file: str = ""
     billing: Billing | None = None
-    parties: Mapping[str, Party] = field(default_factory=dict)
+    parties: Mapping[str, Party] = EMPTY  # by code
+    lines: Any = None  # where each key path is in the file (toml_lines.SourceLines), found when asked
+    complete: bool = True  # False: read with problems; the entries that could be read, for checking them too
+
+    def line_of(self, *path: str | int) -> int | None:
+        """The line of a key path in the file (or of its nearest ancestor)."""
+        return self.lines.line_of(path) if self.lines is not None else None
 
     @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(m.name for m in self.municipalities)
+    def codes(self) -> tuple[str, ...]:
+        return tuple(m.code for m in self.municipalities)
 
     @property
     def members(self) -> tuple[str, ...]:
-        return tuple(m.name for m in self.municipalities if m.name != self.host)
+        """The codes of the members: every municipality but the host."""
+        return tuple(m.code for m in self.municipalities if m.code != self.host)
 
-    def municipality(self, name: str) -> Municipality:
+    def municipality(self, code: str) -> Municipality:
         for m in self.municipalities:
-            if m.name == name:
+            if m.code == code:
                 return m
-        raise KeyError(name)
+        raise KeyError(code)
 
     def by_code(self, code: str) -> Municipality | None:
         for m in self.municipalities:
@@ -298,27 +323,14 @@ class Agreement:
                 return m
         return None
 
+    def name_of(self, code: str, lang: str = "fi") -> str:
+        """The municipality's name of this year in `lang` (Swedish where it has one)."""
+        found = self.by_code(code)
+        return found.display_name(lang) if found is not None else code
+
     @property
     def host_municipality(self) -> Municipality:
         return self.municipality(self.host)
-
-    def event_price(self, component: str, integration_year: int | None) -> tuple[Decimal, str] | None:
-        """The agreed price of one unit of a service event, with its clause; None if not priced."""
-        comp = self.components.get(component)
-        pricing = self.billing.events.get(component) if self.billing else None
-        if comp is None or pricing is None:
-            return None
-        if pricing.price is not None:
-            return pricing.price.value, pricing.price.reference
-        if isinstance(comp, UnitComponent):
-            if comp.tiers:
-                tier = comp.tier if integration_year is None else min(max(integration_year, 1), max(comp.tiers))
-                if tier is None:
-                    return None
-                return comp.tiers[tier], comp.tiers_reference or comp.reference
-            if comp.price is not None:
-                return comp.price.value, comp.price.reference
-        return None
 
     def find_municipality(self, text: str) -> Municipality | None:
         """Look up by name (any case, Finnish or Swedish) or by official code."""
@@ -327,3 +339,18 @@ class Agreement:
             if wanted in (m.name.casefold(), m.name_sv.casefold(), m.code):
                 return m
         return None
+
+    def label_of(self, item_id: str, lang: str = "fi") -> str:
+        """The label of a component or a table (their ids never collide), in `lang`."""
+        if item_id in self.components:
+            return self.components[item_id].label.get(lang)
+        for t in self.tables:
+            if t.id == item_id:
+                return t.title.get(lang)
+        return item_id
+
+    def table(self, table_id: str) -> Table:
+        for t in self.tables:
+            if t.id == table_id:
+                return t
+        raise KeyError(table_id)

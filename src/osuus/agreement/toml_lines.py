@@ -159,3 +159,25 @@ def index_lines(source: str) -> LineIndex:
                 continue
             depth += _balance(nxt)
     return index
+
+
+class SourceLines:
+    """The line index of a text, made when first asked for: a file read without a
+    problem never needs one, and scanning it costs more than parsing it."""
+
+    def __init__(self, source: str):
+        self._source = source
+        self._index: LineIndex | None = None
+
+    @property
+    def index(self) -> LineIndex:
+        if self._index is None:
+            self._index = index_lines(self._source)
+        return self._index
+
+    @property
+    def duplicates(self) -> list[tuple[Path, int, int]]:
+        return self.index.duplicates
+
+    def line_of(self, path: Path) -> int | None:
+        return self.index.line_of(path)

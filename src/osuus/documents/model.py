@@ -2,15 +2,23 @@
 
 The e-invoice writers (osuus.einvoice) and the PDF renderer (osuus.render.pdf)
 both read these records and nothing else: the ledger and the agreement are
-turned into a document once (osuus.documents.build), so the XML and the PDF of
-an invoice cannot disagree. Money is Decimal, rounded to cents by the ledger.
+turned into a document once (osuus.services.documents), so the XML and the PDF
+of an invoice cannot disagree. Money is Decimal, rounded to cents by the ledger.
+The records hold no words but names and addresses: renderers write the rest.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
+
+from osuus.agreement.model import Agreement
+from osuus.billing.estimate import Basis
+from osuus.billing.kinds import DocumentKind
+from osuus.billing.lines import Line
+from osuus.calendar import Period
+from osuus.billing.report import AnnualReport
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +33,7 @@ class PostalAddress:
 class PartyDocument:
     """A municipality as a sender or receiver of documents."""
 
-    name: str  # Finnish name, as in the agreement
+    name: str  # Finnish name of the year, as in the agreement
     name_sv: str
     code: str  # official municipality code
     business_id: str  # Y-tunnus, 1234567-8
@@ -60,44 +68,32 @@ class VatTreatment:
 
 
 @dataclass(frozen=True, slots=True)
-class DocumentLine:
-    position: int
-    kind: str  # advance | event | travel | interpretation | adjustment | settlement
-    component: str
-    description: str
-    quantity: Decimal
-    unit: str
-    unit_price: Decimal
-    amount: Decimal  # cents; negative on credit notes and for refunds
-    events_period: str = ""  # "2021-03": the month the services were delivered
-    reference: str = ""  # the clause the price comes from
-
-
-@dataclass(frozen=True, slots=True)
 class InvoiceDocument:
-    """An invoice or a credit note, complete enough for Finvoice, Peppol and PDF."""
+    """An invoice or a credit note, complete enough for Finvoice, Peppol and PDF.
 
-    kind: str  # "invoice" | "credit_note"
+    Its lines are structure (osuus.billing.lines.Line); their words are made by
+    the renderer in the reader's language, with the labels of `agreement`, the
+    agreement the invoice was made under."""
+
+    kind: DocumentKind
     number: str
     issue_date: dt.date
     due_date: dt.date
-    period: str  # billing period code, "2021-03"
+    period: Period  # the billing period
     seller: PartyDocument
     account: BankAccount
     buyer: PartyDocument
     reference: str  # national reference number (viitenumero), digits only
     reference_rf: str  # the same in ISO 11649 form, RF..
     use_rf: bool  # which of the two is the payment reference
-    lines: tuple[DocumentLine, ...]
+    lines: tuple[Line, ...]
     total: Decimal  # sum of lines; negative on a credit note
     vat: VatTreatment
+    agreement: Agreement
     currency: str = "EUR"
-    agreement_id: str = ""
-    agreement_title: str = ""
     credited_number: str = ""  # on a credit note: the invoice it credits
     credited_issue_date: dt.date | None = None
     reason: str = ""  # on a credit note: why
-    notes: tuple[str, ...] = ()
 
     @property
     def payment_reference(self) -> str:
@@ -105,25 +101,19 @@ class InvoiceDocument:
 
     @property
     def is_credit(self) -> bool:
-        return self.kind == "credit_note"
+        return self.kind is DocumentKind.CREDIT_NOTE
 
     @property
-    def billing_period(self) -> tuple[dt.date, dt.date] | None:
+    def agreement_id(self) -> str:
+        return self.agreement.id
+
+    @property
+    def billing_period(self) -> tuple[dt.date, dt.date]:
         """From the first day to the last of the periods its lines were delivered in
         (months, quarters, or whole years for settlements); else the billing period's."""
-        from osuus.billing.periods import period_dates
-
-        ranges = [r for r in map(period_dates, (line.events_period for line in self.lines)) if r]
-        if not ranges:
-            return period_dates(self.period)
-        return min(r[0] for r in ranges), max(r[1] for r in ranges)
-
-
-@dataclass(frozen=True, slots=True)
-class EstimatePart:
-    id: str
-    label: str
-    amount: Decimal
+        if not self.lines:
+            return self.period.start, self.period.end
+        return min(line.period.start for line in self.lines), max(line.period.end for line in self.lines)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,36 +125,27 @@ class EstimateLetter:
     seller: PartyDocument
     buyer: PartyDocument
     amount: Decimal
-    parts: tuple[EstimatePart, ...]
-    basis: str  # how the estimate was made (agreement and counts used)
+    parts: tuple[tuple[str, Decimal], ...]  # (table or component id, amount)
+    basis: tuple[Basis, ...]  # what the estimate rests on
+    agreement: Agreement  # the agreement it was made from (its labels)
     revision: int = 1
-    agreement_title: str = ""
+    issued_basis: str | None = None  # an estimate made before bases were structure: its words
     instalments: int = 12  # how the advance share is invoiced
     instalment: Decimal = Decimal("0")
 
 
 @dataclass(frozen=True, slots=True)
-class ChartBar:
-    label: str
-    values: tuple[Decimal, ...]  # one per year in `AnnualReportDocument.chart_years`
-
-
-@dataclass(frozen=True, slots=True)
 class AnnualReportDocument:
-    """A member's year as the council reads it; counts under 5 already masked."""
+    """A member's year as the council reads it, with the year before for the chart."""
 
-    year: int
     date: dt.date
     seller: PartyDocument
     buyer: PartyDocument
-    customers: str  # masked: "<5" below five
-    services: tuple[tuple[str, str, int | str, Decimal, str], ...]  # label, unit, events, quantity, customers
-    money: tuple[tuple[str, Decimal | None, Decimal, Decimal | None], ...]  # label, estimate, billed, actual
-    travel_and_interpretation: Decimal
-    estimate: Decimal | None
-    billed: Decimal
-    actual: Decimal | None
-    settlement: Decimal | None
-    settlement_invoice: str | None
-    chart_years: tuple[int, ...] = ()
-    chart: tuple[ChartBar, ...] = field(default_factory=tuple)
+    report: AnnualReport
+    agreement: Agreement  # of the report's year (its labels)
+    previous: AnnualReport | None = None
+    previous_agreement: Agreement | None = None
+
+    @property
+    def year(self) -> int:
+        return self.report.year

@@ -1,23 +1,32 @@
-"""What the Finvoice and Peppol writers share: units, amounts, payment terms text."""
+"""What the Finvoice and Peppol writers share: unit codes, amounts, and the texts of a document.
+
+E-invoices are written in Finnish, the language of the receiving municipalities'
+purchase-invoice systems; every text comes from the catalogue (osuus.render),
+the same words as the Finnish PDF.
+"""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
+from osuus.billing.lines import Line
 from osuus.documents.model import InvoiceDocument
 from osuus.money import cents, round_to
+from osuus.render.i18n import catalogue
+from osuus.render.lines import line_text
 
-# UN/ECE Recommendation 20 unit codes for the units agreements use (Finnish words).
+LANG = "fi"
+
+# UN/ECE Recommendation 20 codes of the units lines are counted in.
 UNIT_CODES = {
-    "tunti": "HUR", "h": "HUR", "käynti": "C62", "kpl": "C62", "kartoitus": "C62", "asiakas": "C62",
-    "asiakas/vuosi": "C62", "erä": "C62", "km": "KMT", "vrk": "DAY", "päivä": "DAY", "pv": "DAY",
-    "kuukausi": "MON", "kk": "MON", "vuosi": "ANN",
+    "hour": "HUR", "visit": "C62", "assessment": "C62", "customer": "C62", "customer_year": "C62", "group": "C62",
+    "piece": "C62", "day": "DAY", "km": "KMT", "month": "MON", "year": "ANN", "instalment": "C62", "lot": "C62",
 }
 
 
 def unit_code(unit: str) -> str:
     """The UN/ECE code of a unit; anything not listed is counted in pieces (C62, 'one')."""
-    return UNIT_CODES.get(unit.strip().casefold(), "C62")
+    return UNIT_CODES.get(unit.strip(), "C62")
 
 
 def amount_text(value: Decimal, comma: bool = False) -> str:
@@ -32,21 +41,33 @@ def plain_text(value: Decimal, comma: bool = False) -> str:
     return text.replace(".", ",") if comma else text
 
 
-def payment_terms(doc: InvoiceDocument) -> str:
-    days = (doc.due_date - doc.issue_date).days
-    return f"{days} päivää netto" if days > 0 else "Maksetaan heti"
-
-
-def agreement_note(doc: InvoiceDocument) -> str:
-    text = f"{doc.agreement_title}" if doc.agreement_title else ""
-    if doc.is_credit:
-        head = f"Hyvityslasku laskulle {doc.credited_number}" if doc.credited_number else "Hyvityslasku"
-        text = head + (f": {doc.reason}" if doc.reason else "") + (f". {text}" if text else "")
-    return text
-
-
 def price_text(value: Decimal, comma: bool = False) -> str:
     """A unit price with two to five decimals, as Finvoice's amount type asks (635,70)."""
     exponent = max(min(-value.normalize().as_tuple().exponent, 5), 2)
     text = f"{round_to(value, Decimal(1).scaleb(-exponent)):.{exponent}f}"
     return text.replace(".", ",") if comma else text
+
+
+def t(key: str, **params) -> str:
+    return catalogue(LANG).t(key, **params)
+
+
+def payment_terms(doc: InvoiceDocument) -> str:
+    days = (doc.due_date - doc.issue_date).days
+    return t("letter.terms_days").format(days=days) if days > 0 else t("einvoice.pay_now")
+
+
+def agreement_note(doc: InvoiceDocument) -> str:
+    text = doc.agreement.title.get(LANG)
+    if doc.is_credit:
+        head = t("einvoice.credit_of", number=doc.credited_number) if doc.credited_number else t("letter.credit_note")
+        text = head + (f": {doc.reason}" if doc.reason else "") + (f". {text}" if text else "")
+    return text
+
+
+def description(doc: InvoiceDocument, line: Line) -> str:
+    return line_text(line, doc.agreement, LANG, doc.period)
+
+
+def basis_note(line: Line) -> str:
+    return t("einvoice.basis", reference=line.reference)

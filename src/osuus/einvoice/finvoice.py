@@ -12,9 +12,18 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from osuus.billing.periods import period_dates
 from osuus.documents.model import InvoiceDocument, PartyDocument
-from osuus.einvoice.common import agreement_note, amount_text, payment_terms, plain_text, price_text
+from osuus.einvoice.common import (
+    agreement_note,
+    amount_text,
+    basis_note,
+    description,
+    payment_terms,
+    plain_text,
+    price_text,
+    t,
+)
+from osuus.render.words import unit_text
 
 ENCODING = "ISO-8859-15"  # what most Finvoice traffic uses; other characters become references
 
@@ -57,7 +66,7 @@ def finvoice_xml(doc: InvoiceDocument, *, timestamp: dt.datetime | None = None) 
 
     inv = add(root, "InvoiceDetails")
     add(inv, "InvoiceTypeCode", "INV02" if doc.is_credit else "INV01")
-    add(inv, "InvoiceTypeText", "HYVITYSLASKU" if doc.is_credit else "LASKU")
+    add(inv, "InvoiceTypeText", t(f"einvoice.type.{doc.kind.value}"))
     add(inv, "OriginCode", "Original")
     add(inv, "InvoiceNumber", doc.number)
     date(inv, "InvoiceDate", doc.issue_date)
@@ -65,10 +74,9 @@ def finvoice_xml(doc: InvoiceDocument, *, timestamp: dt.datetime | None = None) 
         add(inv, "OriginalInvoiceNumber", doc.credited_number)
         if doc.credited_issue_date:
             date(inv, "OriginalInvoiceDate", doc.credited_issue_date)
-    period = doc.billing_period
-    if period:
-        date(inv, "InvoicingPeriodStartDate", period[0])
-        date(inv, "InvoicingPeriodEndDate", period[1])
+    start, end = doc.billing_period
+    date(inv, "InvoicingPeriodStartDate", start)
+    date(inv, "InvoicingPeriodEndDate", end)
     if doc.agreement_id:
         add(inv, "AgreementIdentifier", doc.agreement_id)
     add(inv, "BuyerReferenceIdentifier", doc.buyer.buyer_reference or doc.agreement_id or doc.number)
@@ -92,18 +100,17 @@ def finvoice_xml(doc: InvoiceDocument, *, timestamp: dt.datetime | None = None) 
 
     for line in doc.lines:
         row = add(root, "InvoiceRow")
-        add(row, "ArticleIdentifier", line.component or line.kind)
-        add(row, "ArticleName", line.description[:100])
+        add(row, "ArticleIdentifier", line.component or line.kind.value)
+        add(row, "ArticleName", description(doc, line)[:100])
         quantity = abs(line.quantity) if line.amount >= 0 else -abs(line.quantity)
-        add(row, "DeliveredQuantity", plain_text(quantity, comma=True), QuantityUnitCode=(line.unit or "kpl")[:14])
-        delivered = period_dates(line.events_period)
-        if delivered:
-            date(row, "StartDate", delivered[0])
-            date(row, "EndDate", delivered[1])
+        add(row, "DeliveredQuantity", plain_text(quantity, comma=True),
+            QuantityUnitCode=unit_text(line.unit, "fi")[:14])
+        date(row, "StartDate", line.period.start)
+        date(row, "EndDate", line.period.end)
         add(row, "UnitPriceAmount", price_text(abs(line.unit_price), comma=True),
             AmountCurrencyIdentifier=doc.currency)
         if line.reference:
-            add(row, "RowFreeText", f"Peruste: {line.reference}"[:512])
+            add(row, "RowFreeText", basis_note(line)[:512])
         add(row, "RowVatRatePercent", plain_text(doc.vat.rate, comma=True))
         add(row, "RowVatCode", doc.vat.category)
         money(row, "RowVatAmount", Decimal(0))

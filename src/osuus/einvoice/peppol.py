@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from osuus.billing.periods import period_dates
-from osuus.documents.model import DocumentLine, InvoiceDocument, PartyDocument
-from osuus.einvoice.common import agreement_note, amount_text, payment_terms, plain_text, unit_code
+from osuus.billing.lines import Line
+from osuus.documents.model import InvoiceDocument, PartyDocument
+from osuus.einvoice.common import agreement_note, amount_text, basis_note, description, payment_terms, plain_text, unit_code
 
 CUSTOMIZATION = "urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0"
 PROFILE = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"
@@ -57,11 +57,10 @@ def peppol_xml(doc: InvoiceDocument) -> bytes:
         cbc(root, "Note", note)
     cbc(root, "DocumentCurrencyCode", doc.currency)
     cbc(root, "BuyerReference", doc.buyer.buyer_reference or doc.agreement_id or doc.number)
-    period = doc.billing_period
-    if period:
-        p = cac(root, "InvoicePeriod")
-        cbc(p, "StartDate", period[0].isoformat())
-        cbc(p, "EndDate", period[1].isoformat())
+    start, end = doc.billing_period
+    p = cac(root, "InvoicePeriod")
+    cbc(p, "StartDate", start.isoformat())
+    cbc(p, "EndDate", end.isoformat())
     if credit and doc.credited_number:
         ref = cac(cac(root, "BillingReference"), "InvoiceDocumentReference")
         cbc(ref, "ID", doc.credited_number)
@@ -138,7 +137,7 @@ def _party(holder, party: PartyDocument, cbc, cac) -> None:
             cbc(contact, "ElectronicMail", party.email)
 
 
-def _line(root, line: DocumentLine, doc: InvoiceDocument, sign: Decimal, cbc, cac, money) -> None:
+def _line(root, line: Line, doc: InvoiceDocument, sign: Decimal, cbc, cac, money) -> None:
     credit = doc.is_credit
     el = cac(root, "CreditNoteLine" if credit else "InvoiceLine")
     cbc(el, "ID", str(line.position))
@@ -150,16 +149,14 @@ def _line(root, line: DocumentLine, doc: InvoiceDocument, sign: Decimal, cbc, ca
     money(el, "LineExtensionAmount", amount)
     if line.component:
         cbc(el, "AccountingCost", line.component)
-    delivered = period_dates(line.events_period)
-    if delivered:
-        period = cac(el, "InvoicePeriod")
-        cbc(period, "StartDate", delivered[0].isoformat())
-        cbc(period, "EndDate", delivered[1].isoformat())
+    period = cac(el, "InvoicePeriod")
+    cbc(period, "StartDate", line.period.start.isoformat())
+    cbc(period, "EndDate", line.period.end.isoformat())
     item = cac(el, "Item")
     if line.reference:
-        cbc(item, "Description", f"Peruste: {line.reference}")
-    cbc(item, "Name", line.description[:200])
-    cbc(cac(item, "SellersItemIdentification"), "ID", line.component or line.kind)
+        cbc(item, "Description", basis_note(line))
+    cbc(item, "Name", description(doc, line)[:200])
+    cbc(cac(item, "SellersItemIdentification"), "ID", line.component or line.kind.value)
     category = cac(item, "ClassifiedTaxCategory")
     _tax_category(category, doc, cbc, cac, with_reason=False)
     cbc(cac(el, "Price"), "PriceAmount", plain_text(price), currencyID=doc.currency)

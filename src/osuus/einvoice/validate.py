@@ -32,7 +32,7 @@ kept. Validation calls are serialised by one lock: lxml's schema objects
 keep their error log on the object, and one thread at a time is plenty for
 documents that take milliseconds.
 
-Every finding is a `Finding(rule_id, severity, location, message)`.
+Every finding is a `finding(rule_id, severity, location, message)`.
 None of these rules checks a Finnish reference number's check digit (the
 Finvoice XSD only checks its pattern, the EN 16931 and Peppol rules not even
 that): osuus checks that itself.
@@ -50,13 +50,14 @@ import sys
 import tempfile
 import threading
 import zipfile
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
+from osuus.problems import Problem
+
 __all__ = [
-    "Finding",
+    "finding",
     "ValidatorUnavailable",
     "detect_format",
     "finvoice_xsd_path",
@@ -126,39 +127,31 @@ class ValidatorUnavailable(RuntimeError):
     """A package or a schema file that validation needs is not there."""
 
 
-@dataclass(frozen=True)
-class Finding:
-    """One rule broken by a document.
+def finding(rule_id: str, severity: Severity, location: str, message: str) -> Problem:
+    """One rule broken by a document, as the one `Problem` shape.
 
-    rule_id: the rule's own id (``BR-CO-15``, ``PEPPOL-EN16931-R001``), or
-        ``UBL-XSD`` / ``FINVOICE-XSD`` for a schema error, ``XML`` for a
-        document that is not well-formed XML, ``FORMAT`` for one that is
-        neither Finvoice nor UBL, ``XSLT`` for a stylesheet that failed to run.
+    rule_id (the problem's `code`): the rule's own id (``BR-CO-15``,
+        ``PEPPOL-EN16931-R001``), or ``UBL-XSD`` / ``FINVOICE-XSD`` for a schema
+        error, ``XML`` for a document that is not well-formed XML, ``FORMAT`` for
+        one that is neither Finvoice nor UBL, ``XSLT`` for a stylesheet that failed.
     severity: ``fatal`` (the document would be rejected), ``error``, or
         ``warning``. Schematron findings carry the rule's own ``flag``;
         schema and parse errors are ``fatal``.
-    location: an XPath (schematron: the SVRL ``location`` with namespaces
-        shortened to ``cac:``/``cbc:``; schema: ``line N`` and lxml's path).
+    location (the problem's `key`): an XPath (schematron: the SVRL ``location``
+        with namespaces shortened to ``cac:``/``cbc:``; schema: ``line N`` and lxml's path).
     message: the rule's text.
     """
-
-    rule_id: str
-    severity: Severity
-    location: str
-    message: str
-
-    def __str__(self) -> str:
-        return format_finding(self)
+    return Problem(message, key=location, code=rule_id, severity=severity)
 
 
-def format_finding(finding: Finding) -> str:
+def format_finding(problem: Problem) -> str:
     """One line: severity, rule id, location, message."""
-    return f"{finding.severity}: {finding.rule_id} at {finding.location}: {finding.message}"
+    return f"{problem.severity}: {problem.code} at {problem.key}: {problem.message}"
 
 
-def has_errors(findings: list[Finding]) -> bool:
+def has_errors(findings: list[Problem]) -> bool:
     """True when any finding is fatal or an error (warnings do not count)."""
-    return any(f.severity != "warning" for f in findings)
+    return any(f.is_error for f in findings)
 
 
 # --------------------------------------------------------------------------
@@ -405,13 +398,13 @@ def _short_message(message: str) -> str:
     return _SPACE.sub(" ", message).strip()
 
 
-def _xml_error(error) -> Finding:
+def _xml_error(error) -> Problem:
     line = getattr(error, "lineno", None) or 0
     message = getattr(error, "msg", None) or str(error)
-    return Finding("XML", "fatal", f"line {line}", f"not well-formed XML: {message}")
+    return finding("XML", "fatal", f"line {line}", f"not well-formed XML: {message}")
 
 
-def _schema_findings(schema, document, rule_id: str) -> list[Finding]:
+def _schema_findings(schema, document, rule_id: str) -> list[Problem]:
     if schema.validate(document):
         return []
     findings = []
@@ -419,11 +412,11 @@ def _schema_findings(schema, document, rule_id: str) -> list[Finding]:
         location = f"line {entry.line}"
         if entry.path:
             location += f" {entry.path}"
-        findings.append(Finding(rule_id, "fatal", location, _short_message(entry.message)))
+        findings.append(finding(rule_id, "fatal", location, _short_message(entry.message)))
     return findings
 
 
-def _svrl_findings(svrl: bytes) -> list[Finding]:
+def _svrl_findings(svrl: bytes) -> list[Problem]:
     etree = _lxml()
     report = etree.fromstring(svrl, _safe_parser())
     findings = []
@@ -436,20 +429,20 @@ def _svrl_findings(svrl: bytes) -> list[Finding]:
         text = _short_message(node.findtext(f"{{{SVRL}}}text") or "")
         # CEN's texts begin with their own id: "[BR-07]-An Invoice shall ...".
         text = re.sub(r"^\[" + re.escape(rule_id) + r"\]\s*-?\s*", "", text)
-        findings.append(Finding(rule_id, severity, _short_location(node.get("location") or "/"), text))
+        findings.append(finding(rule_id, severity, _short_location(node.get("location") or "/"), text))
     return findings
 
 
-def _run_xslt(name: str, document_text: str) -> list[Finding]:
+def _run_xslt(name: str, document_text: str) -> list[Problem]:
     executable = _xslt(name)
     proc = _processor()
     try:
         node = proc.parse_xml(xml_text=document_text)
         svrl = executable.transform_to_string(xdm_node=node)
     except Exception as exc:  # saxonche.PySaxonApiError; its class moved between releases
-        return [Finding("XSLT", "fatal", "/", f"the {name} rules could not run: {_short_message(str(exc))}")]
+        return [finding("XSLT", "fatal", "/", f"the {name} rules could not run: {_short_message(str(exc))}")]
     if not svrl:
-        return [Finding("XSLT", "fatal", "/", f"the {name} rules produced no report")]
+        return [finding("XSLT", "fatal", "/", f"the {name} rules produced no report")]
     return _svrl_findings(svrl.encode("utf-8"))
 
 
@@ -469,7 +462,7 @@ def _parse(xml_bytes: bytes):
         # Left unexpanded (the parser resolves none), an entity reference would
         # still trip libxml2's schema validator; an e-invoice never needs one.
         message = "the document declares entities in a DOCTYPE; e-invoices may not"
-        return None, [Finding("XML", "fatal", "line 1", message)]
+        return None, [finding("XML", "fatal", "line 1", message)]
     return root, None
 
 
@@ -489,7 +482,7 @@ def _format_of(root) -> str | None:
     return None
 
 
-def validate_finvoice(xml_bytes: bytes, xsd_path: str | os.PathLike | None = None) -> list[Finding]:
+def validate_finvoice(xml_bytes: bytes, xsd_path: str | os.PathLike | None = None) -> list[Problem]:
     """Check a Finvoice 3.0 document against Finance Finland's XSD.
 
     xsd_path: the schema file; by default `finvoice_xsd_path()`.
@@ -500,7 +493,7 @@ def validate_finvoice(xml_bytes: bytes, xsd_path: str | os.PathLike | None = Non
     if problems:
         return problems
     if _format_of(root) != "finvoice":
-        return [Finding("FORMAT", "fatal", "/", f"the root element is {root.tag}, not Finvoice")]
+        return [finding("FORMAT", "fatal", "/", f"the root element is {root.tag}, not Finvoice")]
     schema = _finvoice_schema(Path(xsd_path) if xsd_path is not None else finvoice_xsd_path())
     with _lock:
         findings = _schema_findings(schema, root, "FINVOICE-XSD")
@@ -509,7 +502,7 @@ def validate_finvoice(xml_bytes: bytes, xsd_path: str | os.PathLike | None = Non
     return _finvoice_totals(root) + _reference_findings(root, "finvoice")
 
 
-def validate_peppol(xml_bytes: bytes) -> list[Finding]:
+def validate_peppol(xml_bytes: bytes) -> list[Problem]:
     """Check a Peppol BIS Billing 3.0 UBL Invoice or CreditNote.
 
     Layers, in order: UBL 2.1 XSD; then, only if the schema passes, the CEN
@@ -521,7 +514,7 @@ def validate_peppol(xml_bytes: bytes) -> list[Finding]:
         return problems
     if _format_of(root) != "peppol":
         message = f"the root element is {root.tag}, not a UBL Invoice or CreditNote"
-        return [Finding("FORMAT", "fatal", "/", message)]
+        return [finding("FORMAT", "fatal", "/", message)]
     etree = _lxml()
     schema = _ubl_schema(etree.QName(root).namespace)
     with _lock:
@@ -540,7 +533,7 @@ def validate_peppol(xml_bytes: bytes) -> list[Finding]:
 # --------------------------------------------------------------------------
 # osuus's own rules: what no official rule set checks
 
-def _reference_findings(root, kind: str) -> list[Finding]:
+def _reference_findings(root, kind: str) -> list[Problem]:
     """OSUUS-REF-01/02: the payment reference's check digits (national 7-3-1, or RF ISO 11649).
 
     Neither the Finvoice XSD nor the EN 16931/Peppol rules check them, and a
@@ -559,10 +552,10 @@ def _reference_findings(root, kind: str) -> list[Finding]:
         location = _short_location(root.getroottree().getpath(el))
         if value.upper().startswith("RF"):
             if not iso11649.is_valid(value):
-                findings.append(Finding("OSUUS-REF-02", "fatal", location,
+                findings.append(finding("OSUUS-REF-02", "fatal", location,
                                         f"{value} is not a valid RF creditor reference (ISO 11649 check digits)"))
         elif value.isdigit() and not viitenumero.is_valid(value.lstrip("0") or "0"):
-            findings.append(Finding("OSUUS-REF-01", "fatal", location,
+            findings.append(finding("OSUUS-REF-01", "fatal", location,
                                     f"{value} is not a valid Finnish reference number (7-3-1 check digit)"))
     return findings
 
@@ -571,7 +564,7 @@ def _finvoice_amount(text: str | None) -> Decimal:
     return Decimal((text or "0").strip().replace(",", "."))
 
 
-def _finvoice_totals(root) -> list[Finding]:
+def _finvoice_totals(root) -> list[Problem]:
     """OSUUS-FI-01/02: the rows add up to the total, and the payment asks for the total.
 
     The Finvoice XSD checks each amount's form but no arithmetic."""
@@ -579,19 +572,19 @@ def _finvoice_totals(root) -> list[Finding]:
     findings = []
     total_el = root.find("InvoiceDetails/InvoiceTotalVatExcludedAmount")
     if total_el is not None and _finvoice_amount(total_el.text) != rows:
-        findings.append(Finding("OSUUS-FI-01", "fatal", "/Finvoice/InvoiceDetails/InvoiceTotalVatExcludedAmount",
+        findings.append(finding("OSUUS-FI-01", "fatal", "/Finvoice/InvoiceDetails/InvoiceTotalVatExcludedAmount",
                                 f"the total {total_el.text} is not the sum of the rows ({rows})"))
     included = root.find("InvoiceDetails/InvoiceTotalVatIncludedAmount")
     instructed = root.find("EpiDetails/EpiPaymentInstructionDetails/EpiInstructedAmount")
     type_code = (root.findtext("InvoiceDetails/InvoiceTypeCode") or "").strip()
     if included is not None and instructed is not None and type_code == "INV01" \
             and _finvoice_amount(included.text) != _finvoice_amount(instructed.text):
-        findings.append(Finding("OSUUS-FI-02", "fatal", "/Finvoice/EpiDetails/EpiPaymentInstructionDetails/EpiInstructedAmount",
+        findings.append(finding("OSUUS-FI-02", "fatal", "/Finvoice/EpiDetails/EpiPaymentInstructionDetails/EpiInstructedAmount",
                                 f"the amount to pay {instructed.text} is not the invoice total {included.text}"))
     return findings
 
 
-def validate_bytes(xml_bytes: bytes) -> list[Finding]:
+def validate_bytes(xml_bytes: bytes) -> list[Problem]:
     """Validate by the root element: Finvoice, or a UBL Invoice/CreditNote."""
     root, problems = _parse(xml_bytes)
     if problems:
@@ -601,13 +594,13 @@ def validate_bytes(xml_bytes: bytes) -> list[Finding]:
         return validate_finvoice(xml_bytes)
     if kind == "peppol":
         return validate_peppol(xml_bytes)
-    return [Finding(
+    return [finding(
         "FORMAT", "fatal", "/",
         f"the root element is {root.tag}: neither Finvoice nor a UBL 2.1 Invoice or CreditNote",
     )]
 
 
-def validate_file(path: str | os.PathLike) -> list[Finding]:
+def validate_file(path: str | os.PathLike) -> list[Problem]:
     """Read a file and validate it by its root element (see `validate_bytes`)."""
     return validate_bytes(Path(path).read_bytes())
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import decimal
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Mapping
+from typing import Mapping, NamedTuple
 
 from osuus.agreement.model import (
     Agreement,
@@ -34,21 +34,19 @@ from osuus.agreement.model import (
     Table,
     UnitComponent,
 )
-from osuus.engine.trace import COUNT, EUR, RATE, Figure, Num, given
+from osuus.engine.trace import COUNT, RATE, Figure, Num, Word, figure, given, sum_expr
 from osuus.money import CONTEXT, ONE, ZERO, round_count
 from osuus.problems import Problem
 
-_ROUNDING_SIGNS = {"ceil": ("⌈", "⌉"), "floor": ("⌊", "⌋"), "half_up": ("pyöristä(", ")"),
-                   "half_even": ("pyöristä(", ")"), "none": ("", "")}
+_ROUNDING_SIGNS = {"ceil": (("⌈",), "⌉"), "floor": (("⌊",), "⌋"), "half_up": ((Word("round"), "("), ")"),
+                   "half_even": ((Word("round"), "("), ")"), "none": ((), "")}
 
 
-@dataclass(frozen=True, slots=True)
-class ComponentResult:
+class ComponentResult(NamedTuple):
     id: str
-    label: str
     kind: str
     total: Figure  # what the component costs in all
-    amounts: Mapping[str, Decimal]  # before reductions, each municipality's part
+    amounts: Mapping[str, Decimal]  # before reductions, each municipality's part (by code)
     figures: Mapping[str, Figure]
     reference: str = ""
     remainder_payer: str | None = None
@@ -56,11 +54,10 @@ class ComponentResult:
     overhead: Decimal | None = None  # pool: the overhead amount
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
+class Row(NamedTuple):
     """One municipality's line of a table."""
 
-    municipality: str
+    municipality: str  # code
     amounts: Mapping[str, Decimal]
     figures: Mapping[str, Figure]
     total: Figure
@@ -79,9 +76,16 @@ class Row:
         parts.extend([self.payment, self.invoiced])
         return tuple(parts)
 
+    def chain(self) -> Figure:
+        """The invoiced figure with the row's whole making as its inputs: invoiced ← payment ←
+        total (← each component's part), reduction, absorbed. Built on demand: billing explains
+        an advance instalment with it, down to the allocation and the clause."""
+        total = self.total._replace(inputs=tuple(self.figures[c] for c in self.amounts))
+        parts = (total, *(f for f in (self.reduction, self.absorbed) if f.value))
+        return self.invoiced._replace(inputs=(self.payment._replace(inputs=parts),))
 
-@dataclass(frozen=True, slots=True)
-class TableResult:
+
+class TableResult(NamedTuple):
     table: Table
     rows: tuple[Row, ...]
     amounts: Mapping[str, Decimal]  # per component, summed over all rows
@@ -92,14 +96,14 @@ class TableResult:
     invoiced: Decimal
 
     def row(self, municipality: str) -> Row:
+        """The row of a municipality, by code."""
         for row in self.rows:
             if row.municipality == municipality:
                 return row
         raise KeyError(municipality)
 
 
-@dataclass(frozen=True)
-class Allocation:
+class Allocation(NamedTuple):
     agreement: Agreement
     key_values: Mapping[str, Mapping[str, Decimal]]  # count and derived keys
     key_figures: Mapping[str, Mapping[str, Figure]]
@@ -116,7 +120,7 @@ class Allocation:
         raise KeyError(table_id)
 
     def explain(self, municipality: str) -> list[tuple[TableResult, tuple[Figure, ...]]]:
-        """Every figure of one municipality, table by table."""
+        """Every figure of one municipality (by code), table by table."""
         return [(t, t.row(municipality).explanation()) for t in self.tables]
 
 
@@ -141,7 +145,7 @@ class _Work:
 def allocate(agreement: Agreement) -> Allocation:
     """Compute every share of the agreement; never raises for data it was given."""
     with decimal.localcontext(CONTEXT):
-        work = _Work(agreement, agreement.names)
+        work = _Work(agreement, agreement.codes)
         for name in agreement.keys:
             _key_values(work, name)
         components = {}
@@ -172,7 +176,7 @@ def _key_values(work: _Work, name: str) -> dict[str, Decimal] | None:
     key = work.agreement.keys[name]
     if isinstance(key, CountKey):
         values = dict(key.values)
-        work.figures[name] = {m: given(name, key.label, v, key.reference, COUNT) for m, v in values.items()}
+        work.figures[name] = {m: given("key", v, key.reference, COUNT, key=name) for m, v in values.items()}
     elif isinstance(key, DerivedKey):
         source = _key_values(work, key.source_key) or {}
         values, figures = {}, {}
@@ -181,9 +185,8 @@ def _key_values(work: _Work, name: str) -> dict[str, Decimal] | None:
             exact = key.rate * base
             value = exact if key.rounding == "none" else round_count(exact, key.rounding)
             values[m] = value
-            figures[m] = Figure(name, key.label, value,
-                                (opening, Num(key.rate, RATE), " × ", Num(base, COUNT), closing),
-                                key.reference, (work.figures[key.source_key][m],), COUNT)
+            figures[m] = figure("key", value, (*opening, Num(key.rate, RATE), " × ", Num(base, COUNT), closing),
+                                key.reference, (work.figures[key.source_key][m],), COUNT, key=name)
         work.figures[name] = figures
     else:
         return None
@@ -217,7 +220,8 @@ def _key_shares(work: _Work, name: str) -> dict[str, Decimal] | None:
         values = _key_values(work, name) or {}
         total = _key_total(work, name)
         if total <= 0:
-            work.problem(f"keys.{name}", f"the key '{name}' adds up to {total}; a key that divides a cost needs a positive total")
+            work.problem(f"keys.{name}", f"the key '{name}' adds up to {total}; a key that divides a cost needs a "
+                         "positive total")
             return None
         shares = {m: v / total for m, v in values.items()}
     work.shares[name] = shares
@@ -229,13 +233,12 @@ def _key_shares(work: _Work, name: str) -> dict[str, Decimal] | None:
 # --------------------------------------------------------------------------
 
 def _pool(work: _Work, comp: PoolComponent) -> ComponentResult | None:
-    cost = given(f"{comp.id}.cost", f"{comp.label}: kulut/vuosi", comp.cost.value, comp.cost.reference)
+    cost = given("component.cost", comp.cost.value, comp.cost.reference, component=comp.id)
     if comp.overhead is not None and comp.overhead.rate:
         oh = comp.overhead
         total_value = comp.cost.value * (ONE + oh.rate)
-        total = Figure(f"{comp.id}.total", f"{comp.label} yhteensä", total_value,
-                       (Num(comp.cost.value), " × (1 + ", Num(oh.rate, RATE), ")"),
-                       oh.reference or comp.reference, (cost,))
+        total = figure("component.total", total_value, (Num(comp.cost.value), " × (1 + ", Num(oh.rate, RATE), ")"),
+                       oh.reference or comp.reference, (cost,), component=comp.id)
         overhead_value = total_value - comp.cost.value
     else:
         total, total_value, overhead_value = cost, comp.cost.value, ZERO
@@ -254,17 +257,17 @@ def _pool(work: _Work, comp: PoolComponent) -> ComponentResult | None:
             v = values[m]
             amount = total_value * v / key_total
             amounts[m] = amount
-            figures[m] = Figure(comp.id, comp.label, amount, (total_num, " × ", Num(v, COUNT), " / ", key_total_fig),
-                                comp.reference, (total, key_figures[m]))
+            figures[m] = figure("component.share", amount, (total_num, " × ", Num(v, COUNT), " / ", key_total_fig),
+                                comp.reference, (total, key_figures[m]), component=comp.id)
     else:  # mixed or fixed key: show the share
         for m in work.names:
             s = shares.get(m, ZERO)
             amount = total_value * s
             amounts[m] = amount
             share_fig = _share_figure(work, key, m, s)
-            figures[m] = Figure(comp.id, comp.label, amount, (total_num, " × ", Num(s, RATE)),
-                                comp.reference, (total, share_fig))
-    return ComponentResult(comp.id, comp.label, "pool", total, amounts, figures, comp.reference, None,
+            figures[m] = figure("component.share", amount, (total_num, " × ", Num(s, RATE)),
+                                comp.reference, (total, share_fig), component=comp.id)
+    return ComponentResult(comp.id, "pool", total, amounts, figures, comp.reference, None,
                            comp.cost.value, overhead_value)
 
 
@@ -278,7 +281,7 @@ def _share_figure(work: _Work, key, m: str, share: Decimal) -> Figure:
 
 def _make_share_figure(work: _Work, key, m: str, share: Decimal) -> Figure:
     if isinstance(key, FixedKey):
-        return given(key.name, key.label, share, key.reference, RATE)
+        return given("key.share", share, key.reference, RATE, key=key.name)
     expr: list = []
     inputs = []
     for i, (part, weight) in enumerate(key.weights):
@@ -289,12 +292,12 @@ def _make_share_figure(work: _Work, key, m: str, share: Decimal) -> Figure:
         part_key = work.agreement.keys[part]
         if part in work.values:
             vals = work.values[part]
-            inputs.append(Figure(part, part_key.label, part_share,
+            inputs.append(figure("key.share", part_share,
                                  (Num(vals[m], COUNT), " / ", Num(_key_total(work, part), COUNT)),
-                                 part_key.reference, (), RATE))
+                                 part_key.reference, (), RATE, key=part))
         else:
             inputs.append(_share_figure(work, part_key, m, part_share))
-    return Figure(key.name, key.label, share, tuple(expr), key.reference, tuple(inputs), RATE)
+    return figure("key.share", share, tuple(expr), key.reference, tuple(inputs), RATE, key=key.name)
 
 
 def _unit(work: _Work, comp: UnitComponent) -> ComponentResult:
@@ -320,26 +323,23 @@ def _unit(work: _Work, comp: UnitComponent) -> ComponentResult:
             inputs.append(work.figures[key][m])
         amounts[m] = amount
         charged_total += amount
-        figures[m] = Figure(comp.id, comp.label, amount, tuple(expr), price_reference, tuple(inputs))
+        figures[m] = figure("component.share", amount, tuple(expr), price_reference, tuple(inputs), component=comp.id)
     if payer is not None and comp.total_cost is not None:
-        total = given(f"{comp.id}.total", f"{comp.label}: kokonaiskustannus", comp.total_cost.value,
-                      comp.total_cost.reference)
+        total = given("component.total_cost", comp.total_cost.value, comp.total_cost.reference, component=comp.id)
         remainder = comp.total_cost.value - charged_total
-        charged = Figure(f"{comp.id}.members", f"{comp.label}: muiden kuntien osuus", charged_total,
-                         (), comp.reference)
+        charged = given("component.members", charged_total, comp.reference, component=comp.id)
         amounts[payer] = remainder
-        figures[payer] = Figure(comp.id, f"{comp.label} (jäännös)", remainder,
-                                (Num(comp.total_cost.value), " − ", Num(charged_total)), comp.reference, (total, charged))
+        figures[payer] = figure("component.remainder", remainder, (Num(comp.total_cost.value), " − ",
+                                Num(charged_total)), comp.reference, (total, charged), component=comp.id)
         if remainder < 0:
             work.warnings.append(Problem(
                 f"the members are charged {charged_total} € for '{comp.id}', more than its total cost "
-                f"{comp.total_cost.value} €; {payer} gets {remainder} €", work.agreement.file, comp.total_cost.line,
+                f"{comp.total_cost.value} €; {work.agreement.name_of(payer)} gets {remainder} €", work.agreement.file, comp.total_cost.line,
                 f"components.{comp.id}.total_cost"))
     else:
-        total = Figure(f"{comp.id}.total", f"{comp.label} yhteensä", charged_total, ("Σ kuntien osuudet",),
-                       comp.reference)
+        total = figure("component.total", charged_total, ("Σ ", Word("shares")), comp.reference, component=comp.id)
     ordered = {m: amounts[m] for m in names}
-    return ComponentResult(comp.id, comp.label, "unit", total, ordered, {m: figures[m] for m in names},
+    return ComponentResult(comp.id, "unit", total, ordered, {m: figures[m] for m in names},
                            comp.reference, payer)
 
 
@@ -367,8 +367,8 @@ def _reductions(work: _Work, components: Mapping[str, ComponentResult]):
             comp = components[c]
             base = comp.amounts[red.municipality]
             amount = red.rate * base
-            fig = Figure(f"{c}.reduction", f"Alennus ({comp.label})", amount,
-                         (Num(red.rate, RATE), " × ", Num(base)), red.reference, (comp.figures[red.municipality],))
+            fig = figure("reduction", amount, (Num(red.rate, RATE), " × ", Num(base)), red.reference,
+                         (comp.figures[red.municipality],), component=c)
             given_[(red.municipality, c)] = (amount, fig)
             _absorb(work, red, c, comp, amount, reduced_in[c], host, absorbed)
     return given_, absorbed
@@ -376,20 +376,20 @@ def _reductions(work: _Work, components: Mapping[str, ComponentResult]):
 
 def _absorb(work: _Work, red: Reduction, c: str, comp: ComponentResult, amount: Decimal, reduced: set[str],
             host: str, absorbed: dict) -> None:
-    label = f"Alennuksen siirto: {red.municipality} ({comp.label})"
     if red.absorbed_by == "others":
         others = [m for m in work.names if m not in reduced]
         weight_total = sum((comp.amounts[m] for m in others), ZERO)
         if weight_total > 0:
             for m in others:
                 part = amount * comp.amounts[m] / weight_total
-                fig = Figure(f"{c}.absorbed", label, part,
-                             (Num(amount), " × ", Num(comp.amounts[m]), " / ", Num(weight_total)), red.reference)
+                fig = figure("reduction.absorbed", part,
+                             (Num(amount), " × ", Num(comp.amounts[m]), " / ", Num(weight_total)), red.reference,
+                             component=c, municipality=red.municipality)
                 absorbed.setdefault((m, c), []).append((part, fig))
             return
-        work.warnings.append(Problem(f"no other municipality has a share of '{c}' to absorb {red.municipality}'s "
+        work.warnings.append(Problem(f"no other municipality has a share of '{c}' to absorb {work.agreement.name_of(red.municipality)}'s "
                                      "reduction; the host absorbs it", work.agreement.file, red.line, "reductions"))
-    fig = Figure(f"{c}.absorbed", label, amount, (), red.reference)
+    fig = figure("reduction.absorbed", amount, (), red.reference, component=c, municipality=red.municipality)
     absorbed.setdefault((host, c), []).append((amount, fig))
 
 
@@ -408,15 +408,14 @@ def _table(work: _Work, table: Table, components: Mapping[str, ComponentResult],
         amounts = {c: components[c].amounts[m] for c in table.components}
         figures = {c: components[c].figures[m] for c in table.components}
         total_value = sum(amounts.values(), ZERO)
-        total = Figure("total", "Yhteensä", total_value, _sum_expr(amounts.values()), ref, ())
+        total = figure("row.total", total_value, sum_expr(amounts.values()), ref, table=table.id)
         red_parts = [reductions[(m, c)] for c in table.components if (m, c) in reductions]
         red_value = sum((v for v, _ in red_parts), ZERO)
-        reduction = Figure("reduction", "Alennus", red_value, _sum_expr(v for v, _ in red_parts) if len(red_parts) > 1 else (),
+        reduction = figure("row.reduction", red_value, sum_expr(v for v, _ in red_parts) if len(red_parts) > 1 else (),
                            red_parts[0][1].reference if red_parts else "", tuple(f for _, f in red_parts))
         abs_parts = [p for c in table.components for p in absorbed.get((m, c), ())]
         abs_value = sum((v for v, _ in abs_parts), ZERO)
-        absorbed_fig = Figure("absorbed", "Muiden alennuksista maksettavaksi", abs_value,
-                              _sum_expr(v for v, _ in abs_parts) if len(abs_parts) > 1 else (),
+        absorbed_fig = figure("row.absorbed", abs_value, sum_expr(v for v, _ in abs_parts) if len(abs_parts) > 1 else (),
                               abs_parts[0][1].reference if abs_parts else "", tuple(f for _, f in abs_parts))
         pay_value = total_value - red_value + abs_value
         expr: tuple = (Num(total_value),)
@@ -424,7 +423,7 @@ def _table(work: _Work, table: Table, components: Mapping[str, ComponentResult],
             expr += (" − ", Num(red_value))
         if abs_value:
             expr += (" + ", Num(abs_value))
-        payment = Figure("payment", "Maksuosuus", pay_value, expr if len(expr) > 1 else (), ref, ())
+        payment = figure("row.payment", pay_value, expr if len(expr) > 1 else (), ref, table=table.id)
         rows.append([m, amounts, figures, total, reduction, absorbed_fig, payment])
         for c in table.components:
             sums[c] += amounts[c]
@@ -445,23 +444,13 @@ def _table(work: _Work, table: Table, components: Mapping[str, ComponentResult],
             continue
         inv = invoiced_rounding.apply(payment.value)
         members_invoiced += inv
-        invoiced = Figure("invoiced", "Laskutettava", inv, (), f"pyöristys {invoiced_rounding.describe()}", (), EUR)
+        invoiced = figure("row.invoiced", inv, (), invoiced_rounding.reference, rule="rounding", unit_of_rounding=str(invoiced_rounding.unit), mode=invoiced_rounding.mode)
         out_rows.append(Row(m, amounts, figures, total, reduction, absorbed_fig, payment, invoiced))
     if host_index is not None:
         m, amounts, figures, total, reduction, absorbed_fig, payment = rows[host_index]
         inv = rounded_cost - members_invoiced
-        invoiced = Figure("invoiced", "Vastuukunnan osuus laskutuksen jälkeen", inv,
-                          (Num(rounded_cost), " − ", Num(members_invoiced)),
-                          "vastuukunta maksaa jäännöksen; pyöristyserot vastuukunnalle", (), EUR)
+        invoiced = figure("row.invoiced_host", inv, (Num(rounded_cost), " − ", Num(members_invoiced)),
+                          rule="host_remainder")
         out_rows[host_index] = Row(m, amounts, figures, total, reduction, absorbed_fig, payment, invoiced)
     return TableResult(table, tuple(out_rows), sums, grand["total"], grand["reduction"], grand["absorbed"],
                        grand["payment"], rounded_cost)
-
-
-def _sum_expr(values) -> tuple:
-    expr: list = []
-    for i, v in enumerate(values):
-        if i:
-            expr.append(" + ")
-        expr.append(Num(v))
-    return tuple(expr)

@@ -13,10 +13,10 @@ the records of its good rows are returned only so that a preview can show them.
 
 The file formats are described in `docs/import-formats.md`.
 
-Problems are `RowProblem` values (file, row, column, value, reason). A parser
+Problems are `Problem` values with a file, row, column and value (`row_problem`). A parser
 keeps at most `ProblemList.limit` of them but counts every one (`.total`).
-A personal identity code is never repeated whole in a problem: `RowProblem`
-masks any it finds in its value.
+A personal identity code is never repeated whole in a problem: `row_problem`
+masks any it finds.
 """
 
 from __future__ import annotations
@@ -84,46 +84,16 @@ def _shown(text: str) -> str:
     return text
 
 
-@dataclass(frozen=True, slots=True)
-class RowProblem:
-    """One thing wrong with a file, a row or a cell.
+def row_problem(file: str, row: int | None, column: str, value: str, reason: str, code: str = "import") -> Problem:
+    """One thing wrong with a file, a row or a cell, as the one `Problem` shape.
 
     `row` is the file's own line (CSV) or row (XLSX) number, the header being 1;
     None for a problem with the whole file. `column` is the lower-case column
-    name ("" for the whole row or file). `value` is the cell as read, with any
-    personal identity code masked and long text cut.
+    name ("" for the whole row or file). `value` is the cell as read. Whatever a
+    caller passes, a problem never carries a personal identity code whole: the
+    file name, the column and the value are masked (and long text cut).
     """
-
-    file: str
-    row: int | None
-    column: str
-    value: str
-    reason: str
-
-    def __post_init__(self) -> None:
-        # Whatever a caller passes, a problem never carries a personal identity code whole.
-        object.__setattr__(self, "file", _mask_codes(self.file))
-        object.__setattr__(self, "column", _shown(self.column))
-        object.__setattr__(self, "value", _shown(self.value))
-
-    def __str__(self) -> str:
-        where = self.file or "<input>"
-        if self.row is not None:
-            where += f":{self.row}"
-        if self.column and self.value:
-            cell = f" [{self.column}={self.value!r}]"
-        elif self.column:
-            cell = f" [{self.column}]"
-        elif self.value:
-            cell = f" [{self.value!r}]"
-        else:
-            cell = ""
-        return f"{where}:{cell} {self.reason}"
-
-    def to_problem(self) -> Problem:
-        """The same problem as the agreement loader's `Problem`, for the CLI's shared display."""
-        key = f"{self.column}={self.value!r}" if self.column and self.value else self.column
-        return Problem(self.reason, file=self.file, line=self.row, key=key)
+    return Problem(reason, file=_mask_codes(file), row=row, column=_shown(column), value=_shown(value), code=code)
 
 
 class ProblemList(list):
@@ -136,19 +106,19 @@ class ProblemList(list):
 
     limit: int = 1000
 
-    def __init__(self, items: Iterable[RowProblem] = (), *, limit: int | None = None):
+    def __init__(self, items: Iterable[Problem] = (), *, limit: int | None = None):
         super().__init__()
         if limit is not None:
             self.limit = limit
         self._total = 0
         self.extend(items)
 
-    def append(self, problem: RowProblem) -> None:  # type: ignore[override]
+    def append(self, problem: Problem) -> None:  # type: ignore[override]
         self._total += 1
         if len(self) < self.limit:
             super().append(problem)
 
-    def extend(self, problems: Iterable[RowProblem]) -> None:  # type: ignore[override]
+    def extend(self, problems: Iterable[Problem]) -> None:  # type: ignore[override]
         for problem in problems:
             self.append(problem)
 
@@ -161,10 +131,10 @@ class ProblemList(list):
         return self._total > len(self)
 
 
-def problem_total(problems: list[RowProblem]) -> int:
+def problem_total(problems: list[Problem]) -> int:
     """How many problems were reported, counting those a ProblemList did not keep."""
     return problems.total if isinstance(problems, ProblemList) else len(problems)
 
 
-__all__ = ["ImportContext", "ProblemList", "RowProblem", "problem_total"]
+__all__ = ["ImportContext", "ProblemList", "problem_total", "row_problem"]
 

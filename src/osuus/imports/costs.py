@@ -21,7 +21,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from osuus.billing.records import CostRecord
-from osuus.imports import ImportContext, ProblemList, RowProblem
+from osuus.imports import ImportContext, ProblemList
+from osuus.problems import Problem
 from osuus.imports.tables import RowCheck, file_label, read_rows
 
 REQUIRED = ("year", "component", "kind", "amount")
@@ -34,7 +35,7 @@ MONEY_PLACES = 2
 
 
 def parse_costs(path: str | Path, context: ImportContext, *,
-                file: str | None = None) -> tuple[list[CostRecord], list[RowProblem]]:
+                file: str | None = None) -> tuple[list[CostRecord], list[Problem]]:
     """Every valid cost or funding row of the file, and a problem for every bad row (a `ProblemList`)."""
     label = file if file is not None else file_label(path)
     problems = ProblemList()

@@ -21,7 +21,8 @@ from pathlib import Path
 
 from osuus.agreement.model import Agreement, CountKey
 from osuus.billing.records import CountRecord
-from osuus.imports import ImportContext, ProblemList, RowProblem
+from osuus.imports import ImportContext, ProblemList
+from osuus.problems import Problem
 from osuus.imports.tables import RowCheck, file_label, municipality_text, read_rows
 
 REQUIRED = ("key", "municipality", "date", "value")
@@ -33,7 +34,7 @@ VALUE_PLACES = 4
 
 
 def parse_counts(path: str | Path, context: ImportContext, *,
-                 file: str | None = None) -> tuple[list[CountRecord], list[RowProblem]]:
+                 file: str | None = None) -> tuple[list[CountRecord], list[Problem]]:
     """Every valid count of the file, and a problem for every bad row (a `ProblemList`)."""
     label = file if file is not None else file_label(path)
     problems = ProblemList()

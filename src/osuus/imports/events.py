@@ -31,7 +31,8 @@ from pathlib import Path
 
 from osuus.agreement.model import Agreement, UnitComponent
 from osuus.billing.records import ServiceEventRecord
-from osuus.imports import ImportContext, ProblemList, RowProblem
+from osuus.imports import ImportContext, ProblemList
+from osuus.problems import Problem
 from osuus.imports.tables import ISO_DATE, PLAIN_NUMBER, RowCheck, file_label, municipality_text, parse_date, read_rows
 from osuus.money import ZERO
 
@@ -45,14 +46,14 @@ MONEY_PLACES = 2
 INTEGRATION_YEARS = (1, 5)
 
 
-def parse_events(path: str | Path, context: ImportContext) -> tuple[list[ServiceEventRecord], list[RowProblem]]:
+def parse_events(path: str | Path, context: ImportContext) -> tuple[list[ServiceEventRecord], list[Problem]]:
     """Every valid event of the file, and a problem for every bad row (a `ProblemList`)."""
     problems = ProblemList()
     records = list(iter_events(path, context, problems))
     return records, problems
 
 
-def iter_events(path: str | Path, context: ImportContext, problems: list[RowProblem], *,
+def iter_events(path: str | Path, context: ImportContext, problems: list[Problem], *,
                 file: str | None = None) -> Iterator[ServiceEventRecord]:
     """Yield the valid events of the file one by one; append a problem for every bad row to `problems`.
 

@@ -22,7 +22,7 @@ binary double); `Decimal(repr(value))` recovers exactly that shortest text
 This is the one place a float is touched, and it never takes part in arithmetic.
 
 `RowCheck` is the parsers' toolkit for one row: text, decimal, integer and date
-cells, each check reporting a `RowProblem` and marking the row bad.
+cells, each check reporting a `Problem` and marking the row bad.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from pathlib import Path
 
-from osuus.imports import RowProblem, problem_total
+from osuus.imports import problem_total, row_problem
+from osuus.problems import Problem
 from osuus.privacy import personal_codes_in
 
 #: (row number in the file, {column name: cell text})
@@ -51,7 +52,7 @@ def file_label(path: str | Path) -> str:
     return Path(path).name
 
 
-def read_rows(path: str | Path, problems: list[RowProblem], *, required: Iterable[str] = (),
+def read_rows(path: str | Path, problems: list[Problem], *, required: Iterable[str] = (),
               optional: Iterable[str] = (), file: str | None = None) -> Iterator[RowData]:
     """Stream the data rows of a CSV or XLSX file; report unreadable input to `problems`.
 
@@ -69,11 +70,11 @@ def read_rows(path: str | Path, problems: list[RowProblem], *, required: Iterabl
     elif suffix in XLSX_SUFFIXES:
         raw = _xlsx_rows(Path(path), label, problems)
     elif suffix == ".xls":
-        problems.append(RowProblem(label, None, "", "",
+        problems.append(row_problem(label, None, "", "",
                                    "the old Excel format (.xls) is not read: save the file as .xlsx or CSV UTF-8"))
         return
     else:
-        problems.append(RowProblem(label, None, "", "",
+        problems.append(row_problem(label, None, "", "",
                                    f"unknown file type {suffix or '(none)'!r}: expected .csv or .xlsx"))
         return
     before = problem_total(problems)
@@ -83,7 +84,7 @@ def read_rows(path: str | Path, problems: list[RowProblem], *, required: Iterabl
         raw.close()  # a workbook is closed even when the reader stops early
 
 
-def _with_header(raw: Iterator[tuple[int, list[str]]], label: str, problems: list[RowProblem],
+def _with_header(raw: Iterator[tuple[int, list[str]]], label: str, problems: list[Problem],
                  required: tuple[str, ...], optional: tuple[str, ...], before: int) -> Iterator[RowData]:
     header: list[str] | None = None
     for number, cells in raw:
@@ -115,10 +116,10 @@ def _with_header(raw: Iterator[tuple[int, list[str]]], label: str, problems: lis
                 row[f"#{index + 1}"] = cells[index]
         yield number, row
     if header is None and problem_total(problems) == before:  # empty, not unreadable
-        problems.append(RowProblem(label, None, "", "", "the file is empty: expected a header row and data rows"))
+        problems.append(row_problem(label, None, "", "", "the file is empty: expected a header row and data rows"))
 
 
-def _header_ok(header: list[str], number: int, label: str, problems: list[RowProblem],
+def _header_ok(header: list[str], number: int, label: str, problems: list[Problem],
                required: tuple[str, ...], optional: tuple[str, ...]) -> bool:
     ok = True
     known = set(required) | set(optional)
@@ -127,15 +128,15 @@ def _header_ok(header: list[str], number: int, label: str, problems: list[RowPro
         if not name:
             continue
         if name in seen:
-            problems.append(RowProblem(label, number, name, "", "the column appears twice in the header"))
+            problems.append(row_problem(label, number, name, "", "the column appears twice in the header"))
             ok = False
         seen.add(name)
         if known and name not in known:
-            problems.append(RowProblem(label, number, name, "",
+            problems.append(row_problem(label, number, name, "",
                                        f"unknown column: expected {', '.join(required + optional)}"))
     missing = [name for name in required if name not in seen]
     for name in missing:
-        problems.append(RowProblem(label, number, name, "", "required column missing from the header"))
+        problems.append(row_problem(label, number, name, "", "required column missing from the header"))
     return ok and not missing
 
 
@@ -171,7 +172,7 @@ def _utf8_lines(handle: Iterable[bytes]) -> Iterator[str]:
             raise _NotUtf8(number) from None
 
 
-def _csv_rows(path: Path, label: str, problems: list[RowProblem]) -> Iterator[tuple[int, list[str]]]:
+def _csv_rows(path: Path, label: str, problems: list[Problem]) -> Iterator[tuple[int, list[str]]]:
     line_num = 0
     try:
         with path.open("rb") as handle:
@@ -186,12 +187,12 @@ def _csv_rows(path: Path, label: str, problems: list[RowProblem]) -> Iterator[tu
                 line_num = reader.line_num
                 yield start, cells
     except _NotUtf8 as exc:
-        problems.append(RowProblem(label, exc.line, "", "",
+        problems.append(row_problem(label, exc.line, "", "",
                                    "the file is not UTF-8 text: save it as 'CSV UTF-8' (Excel) or convert it to UTF-8"))
     except csv.Error as exc:
-        problems.append(RowProblem(label, line_num + 1, "", "", f"cannot read the CSV: {exc}"))
+        problems.append(row_problem(label, line_num + 1, "", "", f"cannot read the CSV: {exc}"))
     except OSError as exc:
-        problems.append(RowProblem(label, None, "", "", f"cannot read the file: {exc.strerror or exc}"))
+        problems.append(row_problem(label, None, "", "", f"cannot read the file: {exc.strerror or exc}"))
 
 
 # --- XLSX ----------------------------------------------------------------------------------------
@@ -226,28 +227,28 @@ def cell_text(value: object) -> str:
     return str(value)
 
 
-def _xlsx_rows(path: Path, label: str, problems: list[RowProblem]) -> Iterator[tuple[int, list[str]]]:
+def _xlsx_rows(path: Path, label: str, problems: list[Problem]) -> Iterator[tuple[int, list[str]]]:
     from openpyxl import load_workbook
 
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except OSError as exc:
-        problems.append(RowProblem(label, None, "", "", f"cannot read the file: {exc.strerror or exc}"))
+        problems.append(row_problem(label, None, "", "", f"cannot read the file: {exc.strerror or exc}"))
         return
     except Exception as exc:  # openpyxl raises many kinds for a damaged or foreign file
-        problems.append(RowProblem(label, None, "", "", f"cannot read as an Excel workbook (.xlsx): {exc}"))
+        problems.append(row_problem(label, None, "", "", f"cannot read as an Excel workbook (.xlsx): {exc}"))
         return
     number = 0
     try:
         if not workbook.worksheets:
-            problems.append(RowProblem(label, None, "", "", "the workbook has no worksheet"))
+            problems.append(row_problem(label, None, "", "", "the workbook has no worksheet"))
             return
         sheet = workbook.worksheets[0]
         sheet.reset_dimensions()  # some writers record wrong dimensions; read every row there is
         for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
             yield number, [cell_text(v) for v in values]
     except Exception as exc:
-        problems.append(RowProblem(label, number + 1, "", "", f"cannot read the worksheet: {exc}"))
+        problems.append(row_problem(label, number + 1, "", "", f"cannot read the worksheet: {exc}"))
     finally:
         workbook.close()
 
@@ -306,7 +307,7 @@ def integer_digits(value: Decimal) -> int:
 class RowCheck:
     """The cells of one row, read with checks; `ok` stays True while no problem is found."""
 
-    def __init__(self, file: str, row: int, cells: dict[str, str], problems: list[RowProblem]):
+    def __init__(self, file: str, row: int, cells: dict[str, str], problems: list[Problem]):
         self.file = file
         self.row = row
         self.cells = cells
@@ -321,7 +322,7 @@ class RowCheck:
     def problem(self, column: str, reason: str, value: str | None = None) -> None:
         self.ok = False
         shown = self.cells.get(column, "") if value is None else value
-        self.problems.append(RowProblem(self.file, self.row, column, shown, reason))
+        self.problems.append(row_problem(self.file, self.row, column, shown, reason))
 
     @staticmethod
     def looks_clean(cells: dict[str, str]) -> bool:

@@ -11,7 +11,6 @@ from osuus.money import cents
 
 def allocation_to_csv(allocation: Allocation) -> str:
     agreement = allocation.agreement
-    codes = {m.name: m.code for m in agreement.municipalities}
     component_ids = [c for t in allocation.tables for c in t.table.components]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -20,7 +19,7 @@ def allocation_to_csv(allocation: Allocation) -> str:
     for t in allocation.tables:
         for row in t.rows:
             amounts = [cents(row.amounts[c]) if c in row.amounts else "" for c in component_ids]
-            writer.writerow([t.table.id, row.municipality, codes[row.municipality], *amounts,
+            writer.writerow([t.table.id, agreement.name_of(row.municipality), row.municipality, *amounts,
                              cents(row.total.value), cents(row.reduction.value), cents(row.absorbed.value),
                              cents(row.payment.value), cents(row.invoiced.value)])
     return out.getvalue()

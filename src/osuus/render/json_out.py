@@ -2,6 +2,8 @@
 
 Money is a decimal string with exactly two decimals, rounded half-up from the
 full-precision value. Fields are only ever added, never renamed or removed.
+Labels are the agreement's own (Finnish) words; `municipality` is the name of
+the agreement's year and `code` the municipality's lasting identity.
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ from osuus.money import cents
 CONTRACT_VERSION = 1
 
 
-def _row(row: Row, code: str) -> dict:
+def _row(row: Row, name: str) -> dict:
     return {
-        "municipality": row.municipality,
-        "code": code,
+        "municipality": name,
+        "code": row.municipality,
         "amounts": {c: cents(v) for c, v in row.amounts.items()},
         "total": cents(row.total.value),
         "reduction": cents(row.reduction.value),
@@ -27,16 +29,15 @@ def _row(row: Row, code: str) -> dict:
 
 def allocation_to_json(allocation: Allocation) -> dict:
     agreement = allocation.agreement
-    codes = {m.name: m.code for m in agreement.municipalities}
     tables = []
     for t in allocation.tables:
         tables.append({
             "id": t.table.id,
-            "title": t.table.title,
-            "caption": t.table.caption,
+            "title": t.table.title.fi,
+            "caption": t.table.caption.fi,
             "reference": t.table.reference,
             "components": list(t.table.components),
-            "rows": [_row(r, codes[r.municipality]) for r in t.rows],
+            "rows": [_row(r, agreement.name_of(r.municipality)) for r in t.rows],
             "totals": {
                 "amounts": {c: cents(v) for c, v in t.amounts.items()},
                 "total": cents(t.total),
@@ -48,7 +49,7 @@ def allocation_to_json(allocation: Allocation) -> dict:
         })
     components = {
         cid: {
-            "label": c.label,
+            "label": agreement.components[cid].label.fi,
             "kind": c.kind,
             "total": cents(c.total.value),
             "reference": c.reference,
@@ -60,22 +61,12 @@ def allocation_to_json(allocation: Allocation) -> dict:
         "agreement": {
             "id": agreement.id,
             "year": agreement.year,
-            "host": agreement.host,
-            "title": agreement.title,
+            "host": agreement.name_of(agreement.host),
+            "host_code": agreement.host,
+            "title": agreement.title.fi,
             "currency": agreement.currency,
         },
         "tables": tables,
         "components": components,
         "warnings": [str(w) for w in allocation.warnings],
-    }
-
-
-def explanation_to_json(allocation: Allocation, municipality: str) -> dict:
-    return {
-        "agreement": {"id": allocation.agreement.id, "year": allocation.agreement.year},
-        "municipality": municipality,
-        "tables": [
-            {"id": t.table.id, "title": t.table.title, "figures": [f.to_dict() for f in figures]}
-            for t, figures in allocation.explain(municipality)
-        ],
     }

@@ -1,64 +1,186 @@
-"""Terminal tables laid out like the appendix (Rich), in Finnish."""
+"""Tables for the terminal, laid out like the appendix and fitted to the terminal's width.
+
+Plain text, no colour: a title, a header (wrapped between words when a column
+is narrow), a rule, the rows and, under a second rule, the sums. A table wider
+than the terminal is split into panels that each repeat the row labels: the
+columns that matter for the bottom line (keys, totals, reductions and the
+payment) come first, the per-component columns follow in as many panels as the
+width needs. No column is ever dropped.
+
+Every figure is formatted by osuus.render.formats in the reader's language.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from osuus.engine import Allocation
-from osuus.money import fmt_count, fmt_number, fmt_rate
-from osuus.render.layout import COUNT, EUR, PCT, QTY, RATE, Cell, layout
+from osuus.render.formats import Formats, formats
+from osuus.render.i18n import catalogue
+from osuus.render.layout import COUNT, EUR, EUR2, PCT, QTY, RATE, Block, Cell, layout
+
+GAP = "  "
+#: a terminal never breaks a line inside a figure: its no-break spaces become plain ones (easier to search for)
+PLAIN = str.maketrans({"\u00a0": " ", "\u202f": " "})
 
 
-def format_cell(cell: Cell, euro_places: int) -> str:
+def plain(text: str) -> str:
+    return text.translate(PLAIN)
+#: the narrowest a terminal is taken to be
+MIN_WIDTH = 60
+
+
+def format_cell(cell: Cell, euro_places: int, f: Formats) -> str:
     if cell.value is None:
         return ""
     if not isinstance(cell.value, Decimal):
         return str(cell.value)
     kind = cell.kind
     if kind == EUR:
-        return fmt_number(cell.value, euro_places)
-    if kind == EUR + "2":
-        return fmt_number(cell.value, 2)
+        return f.number(cell.value, euro_places)
+    if kind == EUR2:
+        return f.number(cell.value, 2)
     if kind == COUNT:
-        return fmt_count(cell.value)
+        return f.count(cell.value)
     if kind == QTY:
-        return _qty(cell.value)
+        exponent = int(cell.value.normalize().as_tuple().exponent)
+        return f.count(cell.value) if exponent >= -3 else f.number(cell.value, 2)
     if kind == PCT:
-        return fmt_rate(cell.value, 1)
+        return f.rate(cell.value, 1)
     if kind == RATE:
-        return fmt_rate(cell.value)
+        return f.rate(cell.value)
     return str(cell.value)
 
 
-def _qty(value: Decimal) -> str:
-    exponent = int(value.normalize().as_tuple().exponent)
-    return fmt_count(value) if exponent >= -3 else fmt_number(value, 2)
+@dataclass
+class TextTable:
+    """A table of strings: the first `label_columns` columns are left-aligned labels."""
+
+    title: str
+    header: list[str]
+    rows: list[list[str]]
+    total_rows: int = 0
+    label_columns: int = 1
+    detail_columns: frozenset[int] = field(default_factory=frozenset)  # may move to a later panel
+
+    def render(self, width: int | None = None) -> str:
+        n = len(self.header)
+        widths = [_natural_width(self.header[i], [r[i] for r in self.rows if i < len(r)], wrap=width is not None)
+                  for i in range(n)]
+        labels = list(range(self.label_columns))
+        rest = [i for i in range(self.label_columns, n)]
+        if width is None or _span(widths, labels + rest) <= width:
+            panels = [labels + rest]
+        else:
+            width = max(width, MIN_WIDTH)
+            # a label column wider than a third of the screen is wrapped, not allowed to crowd out the figures
+            for i in labels:
+                widths[i] = min(widths[i], max(width // 3, _longest_word(self.header[i], [r[i] for r in self.rows])))
+            primary = [i for i in rest if i not in self.detail_columns]
+            detail = [i for i in rest if i in self.detail_columns]
+            panels = [labels + chunk for group in (primary, detail) for chunk in _pack(group, widths, labels, width)]
+        out = [self.title] if self.title else []
+        for k, columns in enumerate(panels):
+            if k:
+                out.append("")
+            out.extend(self._panel(columns, widths))
+        return plain("\n".join(out) + "\n")
+
+    def _panel(self, columns: list[int], widths: list[int]) -> list[str]:
+        heads = [_wrap(self.header[i], widths[i]) for i in columns]
+        height = max((len(h) for h in heads), default=1)
+        lines = []
+        for row in range(height):
+            cells = []
+            for i, h in zip(columns, heads):
+                part = h[row] if row < len(h) else ""
+                cells.append(part.ljust(widths[i]) if i < self.label_columns else part.rjust(widths[i]))
+            lines.append(GAP.join(cells).rstrip())
+        rule = GAP.join("─" * widths[i] for i in columns)
+        lines.append(rule)
+        first_total = len(self.rows) - self.total_rows
+        for n, row in enumerate(self.rows):
+            if n == first_total and self.total_rows and n:
+                lines.append(rule)
+            wrapped = [_wrap(row[i] if i < len(row) else "", widths[i]) for i in columns]
+            for k in range(max(len(w) for w in wrapped)):
+                cells = []
+                for i, w in zip(columns, wrapped):
+                    part = w[k] if k < len(w) else ""
+                    cells.append(part.ljust(widths[i]) if i < self.label_columns else part.rjust(widths[i]))
+                lines.append(GAP.join(cells).rstrip())
+        return lines
 
 
-def print_allocation(allocation: Allocation, console) -> None:
-    from rich import box
-    from rich.table import Table
+def _longest_word(head: str, cells: list[str]) -> int:
+    return max([len(w) for w in head.split()] + [len(w) for c in cells for w in c.split()] + [1])
 
+
+def _natural_width(head: str, cells: list[str], wrap: bool = True) -> int:
+    """As wide as the widest cell, and the header's longest word; a long header wraps
+    (unless there is no width to keep to)."""
+    widest_cell = max((len(c) for c in cells), default=0)
+    return max(widest_cell, max((len(w) for w in head.split()), default=0), min(len(head), 16) if wrap else len(head))
+
+
+def _span(widths: list[int], columns: list[int]) -> int:
+    return sum(widths[i] for i in columns) + len(GAP) * (len(columns) - 1)
+
+
+def _pack(group: list[int], widths: list[int], labels: list[int], width: int) -> list[list[int]]:
+    """Consecutive columns of `group` in chunks that fit beside the label columns."""
+    chunks: list[list[int]] = []
+    current: list[int] = []
+    for i in group:
+        if current and _span(widths, labels + current + [i]) > width:
+            chunks.append(current)
+            current = []
+        current.append(i)
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """Lines of at most `width` characters, broken between words (a longer word stands alone)."""
+    if len(text) <= width:
+        return [text]
+    lines: list[str] = []
+    current = ""
+    for word in text.split():
+        if current and len(current) + 1 + len(word) > width:
+            lines.append(current)
+            current = word
+        else:
+            current = f"{current} {word}" if current else word
+    lines.append(current)
+    return lines
+
+
+def block_table(block: Block, euro_places: int, f: Formats) -> TextTable:
+    return TextTable(block.title, block.header, [[format_cell(c, euro_places, f) for c in row] for row in block.rows],
+                     block.total_rows, block.label_columns, frozenset(block.detail_columns))
+
+
+def allocation_text(allocation: Allocation, lang: str = "fi", width: int | None = None) -> str:
+    """`osuus allocate`: every table of the agreement as in the appendix."""
     agreement = allocation.agreement
+    c = catalogue(lang)
+    f = formats(lang)
     places = agreement.shown.places
-    console.print(f"[bold]{agreement.title}[/bold]")
-    console.print(f"Vastuukunta: {agreement.host}   Sopimus: {agreement.id}   "
-                  f"Luvut: euroa, pyöristys {agreement.shown.describe()}", highlight=False)
-    for sheet in layout(allocation):
-        console.print()
-        console.print(f"[bold]{sheet.caption}: {sheet.title}[/bold]  [dim]{sheet.reference}[/dim]", highlight=False)
+    from osuus.render.explain import Explainer, _shown_rounding
+
+    out = [agreement.title.get(lang),
+           c.t("terminal.allocation.head", host=agreement.name_of(agreement.host, lang), agreement=agreement.id,
+               rounding=Explainer(agreement, lang).rule(_shown_rounding(agreement)))]
+    for sheet in layout(allocation, lang):
+        out.append("")
+        heading = f"{sheet.caption}: {sheet.title}" if sheet.caption else sheet.title
+        out.append(f"{heading}  ({sheet.reference})" if sheet.reference else heading)
         for block in sheet.blocks:
-            table = Table(title=block.title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False,
-                          pad_edge=False, header_style="bold")
-            cells = [[format_cell(c, places) for c in row] for row in block.rows]
-            for i, head in enumerate(block.header):
-                # wrap headers between words only; never break a name or a number
-                widest = max([len(w) for w in head.split()] + [len(r[i]) for r in cells if i < len(r)])
-                table.add_column(head, justify="left" if i == 0 else "right", no_wrap=(i == 0),
-                                 min_width=widest, max_width=None if i == 0 else max(widest, 22))
-            last = len(block.rows) - block.total_rows
-            for n, row in enumerate(cells):
-                table.add_row(*row, end_section=(n == last - 1), style="bold" if n >= last else None)
-            console.print(table)
+            out.append("")
+            out.append(block_table(block, places, f).render(width).rstrip("\n"))
     for warning in allocation.warnings:
-        console.print(f"[yellow]Huomio:[/yellow] {warning}", highlight=False)
+        out.append(c.t("cli.note", text=str(warning)))
+    return plain("\n".join(out) + "\n")

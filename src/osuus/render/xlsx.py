@@ -15,11 +15,12 @@ from pathlib import Path
 from osuus.agreement.model import CountKey, DerivedKey, FixedKey, MixKey, PoolComponent
 from osuus.engine import Allocation
 from osuus.money import CENT, round_to
-from osuus.render.layout import COUNT, EUR, PCT, QTY, RATE, Cell, layout
+from osuus.render.i18n import catalogue
+from osuus.render.layout import COUNT, EUR, EUR2, PCT, QTY, RATE, Cell, layout
 
 _FORMATS = {
     EUR: "#,##0",
-    EUR + "2": "#,##0.00",
+    EUR2: "#,##0.00",
     COUNT: "#,##0.###",
     QTY: "#,##0.00#",
     PCT: "0.0 %",
@@ -29,13 +30,13 @@ _FORMATS = {
 
 def _value(cell: Cell):
     if isinstance(cell.value, Decimal):
-        if cell.kind in (EUR, EUR + "2"):
+        if cell.kind in (EUR, EUR2):
             return round_to(cell.value, CENT)
         return cell.value.normalize() if cell.kind in (COUNT, QTY) else round_to(cell.value, Decimal("0.000001"))
     return cell.value
 
 
-def build_workbook(allocation: Allocation):
+def build_workbook(allocation: Allocation, lang: str = "fi"):
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
@@ -45,7 +46,7 @@ def build_workbook(allocation: Allocation):
     wb = Workbook()
     wb.remove(wb.active)
     bold = Font(bold=True)
-    for sheet in layout(allocation):
+    for sheet in layout(allocation, lang):
         ws = wb.create_sheet(title=(sheet.caption or sheet.id)[:31])
         ws.append([f"{sheet.caption}: {sheet.title}"])
         ws["A1"].font = Font(bold=True, size=13)
@@ -73,88 +74,100 @@ def build_workbook(allocation: Allocation):
         for j in range(2, width + 1):
             ws.column_dimensions[get_column_letter(j)].width = 14
         ws.freeze_panes = None
-    _inputs_sheet(wb, allocation, bold)
-    _reasons_sheet(wb, allocation, bold)
+    _inputs_sheet(wb, allocation, bold, lang)
+    _reasons_sheet(wb, allocation, bold, lang)
     return wb
 
 
-def _inputs_sheet(wb, allocation: Allocation, bold) -> None:
+def _header(ws, bold, values) -> None:
+    ws.append(values)
+    for cell in ws[ws.max_row]:
+        cell.font = bold
+
+
+def _inputs_sheet(wb, allocation: Allocation, bold, lang: str) -> None:
     agreement = allocation.agreement
-    ws = wb.create_sheet("Lähtötiedot")
-    ws.append([agreement.title])
+    c = catalogue(lang)
+
+    def t(message: str, /, **params) -> str:
+        return c.t(f"xlsx.{message}", **params)
+
+    ws = wb.create_sheet(t("inputs"))
+    ws.append([agreement.title.get(lang)])
     ws["A1"].font = bold
-    ws.append(["Sopimus", agreement.id, "Vuosi", agreement.year, "Vastuukunta", agreement.host])
-    ws.append(["Lähde", agreement.source])
+    ws.append([t("agreement"), agreement.id, t("year"), agreement.year, t("host"), agreement.name_of(agreement.host, lang)])
+    ws.append([t("source"), agreement.source])
     ws.append([])
     count_keys = [k for k in agreement.keys.values() if isinstance(k, (CountKey, DerivedKey))]
-    ws.append(["Kunta", "Kuntanumero", "Nimi ruotsiksi", "Y-tunnus", *(k.label for k in count_keys)])
-    for cell in ws[ws.max_row]:
-        cell.font = bold
+    _header(ws, bold, [t("municipality"), t("code"), t("name_sv"), t("business_id"),
+                       *(k.label.get(lang) for k in count_keys)])
     for m in agreement.municipalities:
         ws.append([m.name, m.code, m.name_sv, m.business_id,
-                   *(allocation.key_values[k.name][m.name].normalize() for k in count_keys)])
+                   *(allocation.key_values[k.name][m.code].normalize() for k in count_keys)])
     ws.append([])
-    ws.append(["Jakoperuste", "Laji", "Päivämäärä", "Lähde", "Peruste"])
-    for cell in ws[ws.max_row]:
-        cell.font = bold
+    _header(ws, bold, [t("key"), t("kind"), t("date"), t("source"), t("clause")])
     for k in agreement.keys.values():
         detail = ""
         if isinstance(k, DerivedKey):
-            detail = f"{k.rate.normalize()} × {k.source_key}, pyöristys {k.rounding}"
+            detail = t("derived", rate=k.rate.normalize(), key=k.source_key, rounding=k.rounding)
         elif isinstance(k, MixKey):
             detail = " + ".join(f"{w.normalize()} × {part}" for part, w in k.weights)
         elif isinstance(k, FixedKey):
-            detail = "sovitut osuudet"
+            detail = t("fixed")
         date = getattr(k, "date", None)
-        ws.append([k.label, k.kind, date.isoformat() if date else "", getattr(k, "source", "") or detail, k.reference])
+        ws.append([k.label.get(lang), k.kind, date.isoformat() if date else "", getattr(k, "source", "") or detail,
+                   k.reference])
     ws.append([])
-    ws.append(["Parametri", "Arvo", "Peruste"])
-    for cell in ws[ws.max_row]:
-        cell.font = bold
+    _header(ws, bold, [t("parameter"), t("value"), t("clause")])
     for p in agreement.parameters.values():
-        ws.append([p.label, p.value, p.reference])
+        ws.append([p.label.get(lang), p.value, p.reference])
         ws.cell(ws.max_row, 2).number_format = "0.0 %" if p.unit == "ratio" else "#,##0.00"
     ws.append([])
-    ws.append(["Osa", "Laji", "Kustannus / hinta €", "Kokonaiskustannus €", "Jakoperuste / määrä", "Peruste"])
-    for cell in ws[ws.max_row]:
-        cell.font = bold
-    for c in agreement.components.values():
-        result = allocation.components[c.id]
-        if isinstance(c, PoolComponent):
-            ws.append([c.label, "pooli", c.cost.value, round_to(result.total.value, CENT), c.key, c.reference])
+    _header(ws, bold, [t("component"), t("kind"), t("cost_or_price"), t("total_cost"), t("key_or_quantity"),
+                       t("clause")])
+    for comp in agreement.components.values():
+        result = allocation.components[comp.id]
+        if isinstance(comp, PoolComponent):
+            ws.append([comp.label.get(lang), t("pool"), comp.cost.value, round_to(result.total.value, CENT), comp.key,
+                       comp.reference])
         else:
-            prices = "; ".join(f"{key}: {price}" for key, price, _ in c.priced_quantities())
-            ws.append([c.label, "yksikköhinta", prices, round_to(result.total.value, CENT), str(c.quantity), c.reference])
+            prices = "; ".join(f"{key}: {price}" for key, price, _ in comp.priced_quantities())
+            ws.append([comp.label.get(lang), t("unit"), prices, round_to(result.total.value, CENT),
+                       str(comp.quantity), comp.reference])
         ws.cell(ws.max_row, 4).number_format = "#,##0.00"
     if agreement.reductions:
         ws.append([])
-        ws.append(["Alennus", "Osuus", "Osat", "Kantaja", "Peruste"])
-        for cell in ws[ws.max_row]:
-            cell.font = bold
+        _header(ws, bold, [t("reduction"), t("rate"), t("components"), t("absorbed_by"), t("clause")])
         for r in agreement.reductions:
-            ws.append([r.municipality, r.rate, ", ".join(r.components), r.absorbed_by, r.reference])
+            ws.append([agreement.name_of(r.municipality, lang), r.rate, ", ".join(r.components),
+                       t(f"absorbed_by_{r.absorbed_by}"), r.reference])
             ws.cell(ws.max_row, 2).number_format = "0 %"
     ws.column_dimensions["A"].width = 40
 
 
-def _reasons_sheet(wb, allocation: Allocation, bold) -> None:
-    ws = wb.create_sheet("Perustelut")
-    ws.append(["Kunta", "Taulukko", "Luku", "Laskukaava", "Arvo €", "Peruste"])
-    for cell in ws[1]:
-        cell.font = bold
-    for m in allocation.agreement.names:
+def _reasons_sheet(wb, allocation: Allocation, bold, lang: str) -> None:
+    from osuus.render.explain import Explainer
+
+    c = catalogue(lang)
+    e = Explainer(allocation.agreement, lang)
+    ws = wb.create_sheet(c.t("xlsx.reasons"))
+    _header(ws, bold, [c.t("xlsx.municipality"), c.t("xlsx.table"), c.t("xlsx.figure"), c.t("xlsx.formula"),
+                       c.t("xlsx.value_eur"), c.t("xlsx.clause")])
+    agreement = allocation.agreement
+    for m in agreement.codes:
         for t, figures in allocation.explain(m):
             for f in figures:
-                ws.append([m, t.table.caption or t.table.id, f.label, f.formula(), round_to(f.value, CENT), f.reference])
+                ws.append([agreement.name_of(m, lang), t.table.caption.get(lang) or t.table.id, e.label(f),
+                           e.formula(f), round_to(f.value, CENT), e.basis(f)])
                 ws.cell(ws.max_row, 5).number_format = "#,##0.00"
     ws.column_dimensions["C"].width = 40
     ws.column_dimensions["D"].width = 60
 
 
-def write_workbook(allocation: Allocation, path: str | Path) -> None:
+def write_workbook(allocation: Allocation, path: str | Path, lang: str = "fi") -> None:
     """Write atomically: a temporary file in the same folder, then a rename."""
     path = Path(path)
-    wb = build_workbook(allocation)
+    wb = build_workbook(allocation, lang)
     fd, tmp = tempfile.mkstemp(prefix=".osuus-", suffix=".xlsx", dir=path.parent or ".")
     os.close(fd)
     try:

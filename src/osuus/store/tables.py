@@ -14,19 +14,36 @@ from decimal import Decimal
 
 from sqlalchemy import (
     JSON,
-    MetaData,
+    CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
     Index,
     Integer,
+    MetaData,
     String,
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, composite, mapped_column
 
-from osuus.store.types import Money, Price, Quantity
+from osuus.billing.kinds import DocumentKind, LineKind, SettlementKind
+from osuus.calendar import Period, PeriodKind
+from osuus.store.types import KindOf, Money, Price, Quantity
+
+
+def _one_of(column: str, kinds) -> CheckConstraint:
+    """A CHECK that `column` holds one of an enum's values (named `<column>_kind`)."""
+    values = ", ".join(f"'{k.value}'" for k in kinds)
+    return CheckConstraint(f"{column} IN ({values})", name=f"{column}_kind")
+
+
+def _period_check(prefix: str) -> CheckConstraint:
+    """A period's parts are consistent: months 1–12, quarters 1–4, a year is 1."""
+    return CheckConstraint(
+        f"({prefix}_kind = 'month' AND {prefix}_index BETWEEN 1 AND 12) OR "
+        f"({prefix}_kind = 'quarter' AND {prefix}_index BETWEEN 1 AND 4) OR "
+        f"({prefix}_kind = 'year' AND {prefix}_index = 1)", name=f"{prefix}_parts")
 
 
 class Base(DeclarativeBase):
@@ -56,6 +73,8 @@ class AgreementVersion(Base):
     file_name: Mapped[str] = mapped_column(String(500))
     added_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     added_by: Mapped[str] = mapped_column(String(100))
+    # the checks (name@version) the content passed when it was added; it is read back with these
+    checks: Mapped[list] = mapped_column(JSON, default=list)
 
 
 class ImportBatch(Base):
@@ -151,10 +170,13 @@ class InvoiceRun(Base):
     events table itself is never rewritten."""
 
     __tablename__ = "invoice_runs"
+    __table_args__ = (UniqueConstraint("period_year", "period_kind", "period_index"), _period_check("period"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    period: Mapped[str] = mapped_column(String(10), unique=True)  # 2021-03 or 2021-Q1
-    year: Mapped[int] = mapped_column(Integer)
+    period_year: Mapped[int] = mapped_column(Integer)
+    period_kind: Mapped[PeriodKind] = mapped_column(KindOf(PeriodKind))
+    period_index: Mapped[int] = mapped_column(Integer)
+    period: Mapped[Period] = composite(Period, "period_year", "period_kind", "period_index")
     period_end: Mapped[dt.date] = mapped_column(Date)
     max_event_id: Mapped[int] = mapped_column(Integer)
     agreement_version_id: Mapped[int | None] = mapped_column(ForeignKey("agreement_versions.id"), nullable=True)
@@ -167,16 +189,20 @@ class Invoice(Base):
     """An invoice or a credit note. Never edited once written."""
 
     __tablename__ = "invoices"
-    __table_args__ = (UniqueConstraint("host", "year", "sequence"),)
+    __table_args__ = (UniqueConstraint("host", "year", "sequence"), _one_of("kind", DocumentKind),
+                      _period_check("period"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(30), unique=True)
     host: Mapped[str] = mapped_column(String(3))
-    year: Mapped[int] = mapped_column(Integer)
+    year: Mapped[int] = mapped_column(Integer)  # of the issue date: numbers run within it
     sequence: Mapped[int] = mapped_column(Integer)
-    kind: Mapped[str] = mapped_column(String(12))  # invoice | credit_note
+    kind: Mapped[DocumentKind] = mapped_column(KindOf(DocumentKind, 12))
     municipality: Mapped[str] = mapped_column(String(3), index=True)
-    period: Mapped[str] = mapped_column(String(10))
+    period_year: Mapped[int] = mapped_column(Integer)
+    period_kind: Mapped[PeriodKind] = mapped_column(KindOf(PeriodKind))
+    period_index: Mapped[int] = mapped_column(Integer)
+    period: Mapped[Period] = composite(Period, "period_year", "period_kind", "period_index")  # the billing period
     run_id: Mapped[int | None] = mapped_column(ForeignKey("invoice_runs.id"), nullable=True)
     agreement_version_id: Mapped[int | None] = mapped_column(ForeignKey("agreement_versions.id"), nullable=True)
     issue_date: Mapped[dt.date] = mapped_column(Date)
@@ -189,24 +215,37 @@ class Invoice(Base):
 
 
 class InvoiceLine(Base):
+    """A line as structure: what, when, quantity × price = amount, the clause, and its
+    explanation (a figure tree, in no language). Words are made when a document is
+    rendered; a line issued before lines were structure keeps its words in `issued_text`."""
+
     __tablename__ = "invoice_lines"
+    __table_args__ = (_one_of("kind", LineKind), _period_check("period"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
     position: Mapped[int] = mapped_column(Integer)
-    kind: Mapped[str] = mapped_column(String(20))  # advance | event | travel | interpretation | adjustment | settlement
-    component: Mapped[str] = mapped_column(String(60))
-    description: Mapped[str] = mapped_column(Text)
+    kind: Mapped[LineKind] = mapped_column(KindOf(LineKind))
+    component: Mapped[str] = mapped_column(String(60))  # an advance: the table
+    period_year: Mapped[int] = mapped_column(Integer)
+    period_kind: Mapped[PeriodKind] = mapped_column(KindOf(PeriodKind))
+    period_index: Mapped[int] = mapped_column(Integer)
+    period: Mapped[Period] = composite(Period, "period_year", "period_kind", "period_index")  # when delivered
     quantity: Mapped[Decimal] = mapped_column(Quantity)
     unit: Mapped[str] = mapped_column(String(20))
     unit_price: Mapped[Decimal] = mapped_column(Price)
     amount: Mapped[Decimal] = mapped_column(Money)
-    events_period: Mapped[str] = mapped_column(String(10), default="")  # the month the events were delivered
     reference: Mapped[str] = mapped_column(Text, default="")  # the clause the price comes from
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    explanation: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    issued_text: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Estimate(Base):
-    """The August estimate of a member's costs for next year's budget."""
+    """The August estimate of a member's costs for next year's budget.
+
+    `basis` and `details` are structure (what it rests on, its parts and their
+    explanation); an estimate made before they were keeps its words in `issued_basis`."""
 
     __tablename__ = "estimates"
     __table_args__ = (UniqueConstraint("year", "revision", "municipality"),)
@@ -216,10 +255,11 @@ class Estimate(Base):
     revision: Mapped[int] = mapped_column(Integer)
     municipality: Mapped[str] = mapped_column(String(3))
     amount: Mapped[Decimal] = mapped_column(Money)
-    basis: Mapped[str] = mapped_column(Text)
+    basis: Mapped[list] = mapped_column(JSON, default=list)
     details: Mapped[dict] = mapped_column(JSON)
     inputs_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    issued_basis: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class YearClosing(Base):
@@ -237,23 +277,28 @@ class YearClosing(Base):
 class Settlement(Base):
     """What a member still owes (> 0) or is owed (< 0) for a closed year.
 
-    `year_end` rows are written by close-year (actual − billed). Crediting an invoice
-    of a closed year adds a `credit` row that carries the credited amount back, so
-    that billed + settlements = actual share stays true for ever."""
+    `year_end` rows are written by close-year (actual − billed), with the
+    explanation of that difference. Crediting an invoice of a closed year adds a
+    `credit` row that carries the credited amount back (naming the credit note
+    and the invoice it credited), so that billed + settlements = actual share
+    stays true for ever."""
 
     __tablename__ = "settlements"
-    __table_args__ = (Index("ix_settlements_year_municipality", "year", "municipality"),)
+    __table_args__ = (Index("ix_settlements_year_municipality", "year", "municipality"),
+                      _one_of("kind", SettlementKind))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     year: Mapped[int] = mapped_column(ForeignKey("year_closings.year"))
     municipality: Mapped[str] = mapped_column(String(3))
-    kind: Mapped[str] = mapped_column(String(10))  # year_end | credit
+    kind: Mapped[SettlementKind] = mapped_column(KindOf(SettlementKind, 10))
     actual: Mapped[Decimal] = mapped_column(Money)
     billed: Mapped[Decimal] = mapped_column(Money)
     difference: Mapped[Decimal] = mapped_column(Money)  # > 0 the member pays more
-    note: Mapped[str] = mapped_column(Text)
     credit_note_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"), nullable=True)
+    credited_invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"), nullable=True)
     carried_invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"), nullable=True)
+    explanation: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    issued_text: Mapped[str | None] = mapped_column(Text, nullable=True)  # the words of a settlement made before
 
 
 class AuditRecord(Base):

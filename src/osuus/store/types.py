@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Numeric
+from sqlalchemy import BigInteger, Numeric, String
 from sqlalchemy.types import TypeDecorator
 
 
@@ -68,3 +68,21 @@ class Price(_ScaledDecimal):
     cache_ok = True
     scale = 6
     precision = 20
+
+
+class KindOf(TypeDecorator):
+    """A closed set of kinds (a str Enum), stored as its value; read back as the Enum member.
+    The table adds a CHECK constraint so that the database itself holds no other value."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum_class, length: int = 20):
+        super().__init__(length)
+        self.enum_class = enum_class
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else self.enum_class(value).value
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else self.enum_class(value)

@@ -1,0 +1,265 @@
+"""The document commands: `export …` and `validate`.
+
+Documents are read from the ledger and written to a folder; nothing in the
+ledger changes. A missing field of a party (an address, an e-invoice address,
+the host's account) is reported for every party at once, with exit status 2,
+before any file is written.
+"""
+
+from __future__ import annotations
+
+import enum
+import sys
+from pathlib import Path
+from typing import List, NoReturn, Optional
+
+import typer
+
+from osuus.cli.edge import (
+    DB_OPTION,
+    EXIT_PROBLEMS,
+    app,
+    fail,
+    lang,
+    ledger,
+    parse_date,
+    problems_exit,
+    refuse,
+    stderr,
+    t,
+)
+
+export_app = typer.Typer(help=t("cli.help.export"), no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+class EinvoiceFormat(str, enum.Enum):
+    finvoice = "finvoice"
+    peppol = "peppol"
+
+
+class Lang(str, enum.Enum):
+    fi = "fi"
+    sv = "sv"
+    en = "en"
+
+
+def _folder(value: Path) -> Path:
+    """The output folder may be new (it is made), but not a file nor inside one."""
+    existing = next((p for p in (value, *value.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise typer.BadParameter(f"{existing} is a file: expected a folder (made if missing)")
+    return value
+
+
+OUTPUT = typer.Option(..., "--output", "-o", help=t("cli.option.output_folder"), callback=_folder)
+LANG = typer.Option(None, "--lang", help=t("cli.option.document_language"))
+RF = typer.Option(None, "--rf/--national", help=t("cli.option.rf"))
+
+
+def _lang(value: Optional[Lang]) -> str:
+    return value.value if value is not None else lang()
+
+
+def _report(written) -> None:
+    for w in written:
+        print(w.path)
+    print(t("cli.export.written", count=len(written)))
+
+
+def _unavailable(exc: Exception) -> NoReturn:
+    """The validators cannot run here: say what to install, exit 2."""
+    stderr(t("cli.validate.unavailable", reason=str(exc)))
+    raise typer.Exit(EXIT_PROBLEMS)
+
+
+def _validator(required: Optional[bool]):
+    """The validating function, or None. Asked for (True) but unavailable: exit 2 with the install hint."""
+    if required is False:
+        return None
+    from osuus.einvoice import validate as v
+
+    try:
+        v.warm_up()
+    except v.ValidatorUnavailable as exc:  # the optional extra or the Finvoice XSD is missing
+        if required:
+            _unavailable(exc)
+        stderr(t("cli.validate.skipped", reason=str(exc)))
+        return None
+    return v.validate_bytes
+
+
+def _exit_on_findings(written) -> None:
+    bad = [w for w in written if w.findings]
+    if bad:
+        for w in bad:
+            stderr(t("cli.validate.findings", path=w.path, findings=w.findings))
+        raise typer.Exit(1)
+
+
+@export_app.command("einvoice", help=t("cli.help.export_einvoice"))
+def export_einvoice(
+    number: Optional[str] = typer.Argument(None, help=t("cli.arg.invoice_number")),
+    period: Optional[str] = typer.Option(None, "--period", help=t("cli.option.period")),
+    year: Optional[int] = typer.Option(None, "--year", help=t("cli.option.year_documents")),
+    format: EinvoiceFormat = typer.Option(..., "--format", "-f", help=t("cli.option.einvoice_format")),
+    output: Path = OUTPUT,
+    rf: Optional[bool] = RF,
+    validate: Optional[bool] = typer.Option(None, "--validate/--no-validate", help=t("cli.option.validate")),
+    db: Optional[str] = DB_OPTION,
+) -> None:
+    from osuus.cli.files import write_einvoice
+    from osuus.services.documents import invoice_documents, select_invoices
+
+    check = _validator(validate)
+    with ledger(db, readonly=True) as opened, opened.read() as session:
+        docs = invoice_documents(session, select_invoices(session, number=number, period=period, year=year),
+                                 einvoice=True, rf=rf)
+    written = [write_einvoice(doc, format.value, output, check) for doc in docs]
+    _report(written)
+    _exit_on_findings(written)
+
+
+@export_app.command("pdf", help=t("cli.help.export_pdf"))
+def export_pdf(
+    number: Optional[str] = typer.Argument(None, help=t("cli.arg.invoice_number")),
+    period: Optional[str] = typer.Option(None, "--period", help=t("cli.option.period")),
+    year: Optional[int] = typer.Option(None, "--year", help=t("cli.option.year_documents")),
+    output: Path = OUTPUT,
+    lang: Optional[Lang] = LANG,
+    rf: Optional[bool] = RF,
+    db: Optional[str] = DB_OPTION,
+) -> None:
+    from osuus.cli.files import write_invoice_pdf
+    from osuus.services.documents import invoice_documents, select_invoices
+
+    with ledger(db, readonly=True) as opened, opened.read() as session:
+        docs = invoice_documents(session, select_invoices(session, number=number, period=period, year=year), rf=rf)
+    _report([write_invoice_pdf(doc, output, _lang(lang)) for doc in docs])
+
+
+@export_app.command("estimate", help=t("cli.help.export_estimate"))
+def export_estimate(
+    year: int = typer.Argument(..., help=t("cli.arg.estimate_year")),
+    output: Path = OUTPUT,
+    municipality: Optional[str] = typer.Option(None, "--municipality", "-m", help=t("cli.option.municipality_only")),
+    date: Optional[str] = typer.Option(None, "--date", help=t("cli.option.letter_date")),
+    lang: Optional[Lang] = LANG,
+    db: Optional[str] = DB_OPTION,
+) -> None:
+    from osuus.cli.files import write_estimates
+    from osuus.services.documents import estimate_letters
+    from osuus.services.invoicing import municipality_code
+
+    with ledger(db, readonly=True) as opened:
+        code = municipality_code(opened, municipality, year) if municipality else None
+        with opened.read() as session:
+            letters = estimate_letters(session, year, parse_date(date) if date else None, code)
+    _report(write_estimates(letters, output, _lang(lang)))
+
+
+@export_app.command("report", help=t("cli.help.export_report"))
+def export_report(
+    year: int = typer.Argument(..., help=t("cli.arg.year")),
+    output: Path = OUTPUT,
+    municipality: Optional[str] = typer.Option(None, "--municipality", "-m", help=t("cli.option.municipality_only")),
+    date: Optional[str] = typer.Option(None, "--date", help=t("cli.option.report_date")),
+    lang: Optional[Lang] = LANG,
+    db: Optional[str] = DB_OPTION,
+) -> None:
+    from osuus.cli.files import write_reports
+    from osuus.services.documents import annual_report_documents
+    from osuus.services.invoicing import municipality_code
+
+    with ledger(db, readonly=True) as opened:
+        code = municipality_code(opened, municipality, year) if municipality else None
+        with opened.read() as session:
+            documents = annual_report_documents(session, year, parse_date(date), code)
+    _report(write_reports(documents, output, _lang(lang)))
+
+
+@export_app.command("tables", help=t("cli.help.export_tables"))
+def export_tables_cmd(
+    agreement: Path = typer.Argument(..., help=t("cli.arg.agreement")),
+    output: Path = OUTPUT,
+    lang: Optional[Lang] = LANG,
+) -> None:
+    from osuus.cli.files import write_tables
+    from osuus.services.allocation import load
+
+    with problems_exit("agreement"):
+        written = write_tables(load(agreement), output, _lang(lang))
+    _report([written])
+
+
+@export_app.command("year", help=t("cli.help.export_year"))
+def export_year_cmd(
+    year: int = typer.Argument(..., help=t("cli.arg.year")),
+    output: Path = OUTPUT,
+    lang: Optional[Lang] = LANG,
+    date: Optional[str] = typer.Option(None, "--date", help=t("cli.option.year_date")),
+    rf: Optional[bool] = RF,
+    validate: Optional[bool] = typer.Option(None, "--validate/--no-validate", help=t("cli.option.validate")),
+    db: Optional[str] = DB_OPTION,
+) -> None:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from osuus.cli.files import export_year
+    from osuus.services.documents import plan_year
+
+    check = _validator(validate)
+    language = _lang(lang)
+    with ledger(db, readonly=True) as opened:
+        with opened.read() as session:
+            plan = plan_year(session, year)
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), transient=not sys.stderr.isatty(),
+                      console=Console(stderr=True)) as progress:
+            task = progress.add_task(t("cli.export.progress", year=year), total=plan.steps)
+            result = export_year(opened, plan, output, lang=language, date=parse_date(date),
+                                 validate=check, rf=rf, advance=lambda n: progress.advance(task, n))
+    kinds: dict[str, int] = {}
+    for w in result.written:
+        kinds[w.format] = kinds.get(w.format, 0) + 1
+    print(t("cli.export.year_written", count=len(result.written), folder=output,
+            kinds=", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))))
+    print(t("cli.export.index", path=result.index))
+    if check is not None:
+        print(t("cli.export.validated", count=kinds.get("finvoice", 0) + kinds.get("peppol", 0),
+                findings=len(result.invalid)))
+    _exit_on_findings(result.written)
+
+
+@app.command("validate", help=t("cli.help.validate"))
+def validate_cmd(
+    files: List[Path] = typer.Argument(None, help=t("cli.arg.einvoice_files")),
+    install_finvoice_xsd: bool = typer.Option(False, "--install-finvoice-xsd", help=t("cli.option.install_xsd")),
+) -> None:
+    from osuus.einvoice import validate as v
+    from osuus.problems import Problem
+
+    try:
+        if install_finvoice_xsd:
+            print(v.install_finvoice_xsd(None))
+            if not files:
+                return
+        if not files:
+            refuse("name the files to check", "FILES")
+        missing = [Problem("file not found" if not f.exists() else "expected a file, found a folder", str(f))
+                   for f in files if not f.is_file()]
+        if missing:
+            fail(missing, "command")
+        status = 0
+        for f in files:
+            findings = v.validate_file(f)
+            for found in findings:
+                print(f"{f}: {v.format_finding(found)}")
+            if v.has_errors(findings):
+                status = 1
+            elif not findings:
+                print(t("cli.validate.valid", file=f))
+    except v.ValidatorUnavailable as exc:
+        _unavailable(exc)
+    if status:
+        raise typer.Exit(status)

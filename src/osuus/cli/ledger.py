@@ -1,0 +1,275 @@
+"""The ledger commands: database, agreements, imports and the yearly cycle.
+
+Every command that writes is one use case: one transaction, all of it or
+nothing. A user's mistake (a bad file, an unknown invoice, a database that is not
+migrated) prints every problem and exits with status 2; nothing is written.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from osuus.cli.edge import DB_OPTION, EXIT_PROBLEMS, app, lang, ledger, parse_date, refuse, stderr, t, width
+
+class Fmt(str, enum.Enum):
+    text = "text"
+    json = "json"
+
+
+db_app = typer.Typer(help=t("cli.help.db"), no_args_is_help=True)
+agreement_app = typer.Typer(help=t("cli.help.agreement"), no_args_is_help=True)
+import_app = typer.Typer(help=t("cli.help.import"), no_args_is_help=True)
+audit_app = typer.Typer(help=t("cli.help.audit"), no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(agreement_app, name="agreement")
+app.add_typer(import_app, name="import")
+app.add_typer(audit_app, name="audit")
+
+
+def _text():
+    from osuus.render.ledger_text import LedgerText
+
+    return LedgerText(lang(), width())
+
+
+def _print_json(data) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def _agreement(opened, year: int | None = None):
+    """The agreement of `year` (or the newest) for names and labels."""
+    from osuus.services.agreements import Agreements
+
+    with opened.read() as session:
+        agreements = Agreements(session)
+        return (agreements.of_year(year) if year is not None else None) or agreements.latest()
+
+
+def _name_of(opened):
+    """Each municipality's name in the reader's language, from the newest agreement that has it."""
+    from osuus.services.agreements import Agreements
+
+    with opened.read() as session:
+        agreements = Agreements(session)
+        by_year = [agreements.of_year(y) for y in reversed(agreements.years())]
+    return lambda code: next((a.name_of(code, lang()) for a in by_year if a.by_code(code)), code)
+
+
+# --------------------------------------------------------------------------
+# db, agreement, audit
+# --------------------------------------------------------------------------
+
+@db_app.command("upgrade", help=t("cli.help.db_upgrade"))
+def db_upgrade(db: Optional[str] = DB_OPTION) -> None:
+    from osuus.store.db import display_name, resolve_url, upgrade
+
+    url = resolve_url(db)
+    before, after = upgrade(url)
+    print(_text().upgraded(display_name(url), before, after))
+
+
+@agreement_app.command("add", help=t("cli.help.agreement_add"))
+def agreement_add(file: Path = typer.Argument(..., help=t("cli.arg.agreement")), db: Optional[str] = DB_OPTION) -> None:
+    from osuus.services.agreements import add_agreement
+
+    with ledger(db) as opened:
+        print(_text().agreement_added(add_agreement(opened, file)))
+
+
+@agreement_app.command("list", help=t("cli.help.agreement_list"))
+def agreement_list(db: Optional[str] = DB_OPTION) -> None:
+    from osuus.services.agreements import list_agreements
+
+    with ledger(db) as opened:
+        print(_text().agreements(list_agreements(opened)), end="")
+
+
+@audit_app.command("verify", help=t("cli.help.audit_verify"))
+def audit_verify(db: Optional[str] = DB_OPTION) -> None:
+    from osuus.services.audit import verify
+
+    with ledger(db) as opened:
+        result = verify(opened)
+    if result.broken:
+        for b in result.broken:
+            stderr(b)
+        stderr(t("cli.audit.broken", count=len(result.broken)))
+        raise typer.Exit(EXIT_PROBLEMS)
+    print(t("cli.audit.intact", count=result.records))
+
+
+@audit_app.command("log", help=t("cli.help.audit_log"))
+def audit_log(db: Optional[str] = DB_OPTION,
+              limit: int = typer.Option(50, help=t("cli.option.limit"))) -> None:
+    from osuus.services.audit import newest
+
+    with ledger(db) as opened:
+        print(_text().audit_log(newest(opened, limit)), end="")
+
+
+# --------------------------------------------------------------------------
+# the cycle
+# --------------------------------------------------------------------------
+
+@app.command(help=t("cli.help.estimate"))
+def estimate(year: int = typer.Argument(..., help=t("cli.arg.estimate_year")), db: Optional[str] = DB_OPTION,
+             format: Fmt = typer.Option(Fmt.text, "--format", "-f", help=t("cli.option.format"))) -> None:
+    from osuus.services.estimates import make_estimate
+
+    with ledger(db) as opened:
+        result = make_estimate(opened, year)
+        agreement = _agreement(opened, year) or _agreement(opened)
+    if format is Fmt.json:
+        from osuus.render.ledger_json import estimate_json
+
+        _print_json(estimate_json(result, agreement, lang()))
+        return
+    print(_text().estimate(result, agreement), end="")
+
+
+@app.command(help=t("cli.help.invoice"))
+def invoice(period: str = typer.Argument(..., help=t("cli.arg.period")),
+            date: Optional[str] = typer.Option(None, "--date", help=t("cli.option.invoice_date")),
+            db: Optional[str] = DB_OPTION,
+            format: Fmt = typer.Option(Fmt.text, "--format", "-f", help=t("cli.option.format"))) -> None:
+    from osuus.calendar import Period
+    from osuus.services.invoicing import run_period
+
+    try:
+        parsed = Period.parse(period)
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.kind.value == "year":
+        refuse(f"expected a month such as 2021-03 or a quarter such as 2021-Q1, found {period!r}", "PERIOD")
+    issue_date = parse_date(date)
+    with ledger(db) as opened:
+        result = run_period(opened, parsed, issue_date)
+        agreement = _agreement(opened, parsed.year) or _agreement(opened)
+        name_of = _name_of(opened)
+    if format is Fmt.json:
+        from osuus.render.ledger_json import run_json
+
+        _print_json(run_json(result, lambda i: agreement, lang()))
+        return
+    print(_text().run(result, name_of), end="")
+
+
+@app.command("invoices", help=t("cli.help.invoices"))
+def invoices_list(year: Optional[int] = typer.Option(None, "--year", help=t("cli.option.year")),
+                  municipality: Optional[str] = typer.Option(None, "--municipality", "-m",
+                                                             help=t("cli.option.municipality")),
+                  db: Optional[str] = DB_OPTION,
+                  format: Fmt = typer.Option(Fmt.text, "--format", "-f", help=t("cli.option.format"))) -> None:
+    from osuus.services.invoicing import list_invoices, municipality_code
+
+    with ledger(db) as opened:
+        code = municipality_code(opened, municipality, year) if municipality else None
+        found = list_invoices(opened, year=year, municipality=code)
+        agreements = {y: _agreement(opened, y) for y in {i.agreement_year for i in found}}
+        name_of = _name_of(opened)
+    if format is Fmt.json:
+        from osuus.render.ledger_json import invoice_json
+
+        _print_json([invoice_json(i, agreements.get(i.agreement_year), lang()) for i in found])
+        return
+    print(_text().invoices(t("cli.invoice.title"), found, name_of), end="")
+
+
+@app.command(help=t("cli.help.credit"))
+def credit(number: str = typer.Argument(..., help=t("cli.arg.credit_number")),
+           reason: str = typer.Option(..., "--reason", help=t("cli.option.reason")),
+           date: Optional[str] = typer.Option(None, "--date", help=t("cli.option.credit_date")),
+           db: Optional[str] = DB_OPTION) -> None:
+    from osuus.services.invoicing import credit_invoice
+
+    issue_date = parse_date(date)
+    with ledger(db) as opened:
+        print(_text().credited(credit_invoice(opened, number, reason, issue_date)))
+
+
+@app.command("close-year", help=t("cli.help.close_year"))
+def close_year_cmd(year: int = typer.Argument(..., help=t("cli.arg.year")), db: Optional[str] = DB_OPTION,
+                   format: Fmt = typer.Option(Fmt.text, "--format", "-f", help=t("cli.option.format"))) -> None:
+    from osuus.services.closing import close_year
+
+    with ledger(db) as opened:
+        result = close_year(opened, year)
+        agreement = _agreement(opened, year)
+    if format is Fmt.json:
+        from osuus.render.ledger_json import close_json
+
+        _print_json(close_json(result, agreement, lang()))
+        return
+    print(_text().closed(result, agreement), end="")
+
+
+@app.command(help=t("cli.help.report"))
+def report(year: int = typer.Argument(..., help=t("cli.arg.year")),
+           municipality: Optional[str] = typer.Option(None, "--municipality", "-m",
+                                                      help=t("cli.option.municipality_all")),
+           db: Optional[str] = DB_OPTION,
+           format: Fmt = typer.Option(Fmt.text, "--format", "-f", help=t("cli.option.format"))) -> None:
+    from osuus.services.invoicing import municipality_code
+    from osuus.services.reports import annual_report
+
+    with ledger(db) as opened:
+        agreement = _agreement(opened, year)
+        if agreement is None:
+            refuse(f"no agreement for {year} is stored")
+        codes = [municipality_code(opened, municipality, year)] if municipality else list(agreement.members)
+        reports = [annual_report(opened, year, code) for code in codes]
+    if format is Fmt.json:
+        from osuus.render.ledger_json import report_json
+
+        _print_json([report_json(r, agreement, lang()) for r in reports])
+        return
+    text = _text()
+    for r in reports:
+        print(text.report(r, agreement), end="")
+
+
+# --------------------------------------------------------------------------
+# imports
+# --------------------------------------------------------------------------
+
+@import_app.command("events", help=t("cli.help.import_events"))
+def import_events_cmd(file: Path = typer.Argument(..., help=t("cli.arg.import_file")),
+                      year: Optional[int] = typer.Option(None, "--year", help=t("cli.option.import_year")),
+                      db: Optional[str] = DB_OPTION) -> None:
+    from osuus.services.imports import import_events
+
+    with ledger(db) as opened:
+        if sys.stderr.isatty():
+            from rich.progress import Progress, SpinnerColumn, TextColumn
+
+            with Progress(SpinnerColumn(), TextColumn("{task.description}"), transient=True) as bar:
+                task = bar.add_task(t("cli.import.progress_start"))
+                result = import_events(opened, file, year, progress=lambda n: bar.update(
+                    task, description=t("cli.import.progress", rows=n)))
+        else:
+            result = import_events(opened, file, year)
+    print(_text().imported(result))
+
+
+@import_app.command("counts", help=t("cli.help.import_counts"))
+def import_counts_cmd(file: Path = typer.Argument(..., help=t("cli.arg.import_file")),
+                      db: Optional[str] = DB_OPTION) -> None:
+    from osuus.services.imports import import_counts
+
+    with ledger(db) as opened:
+        print(_text().imported(import_counts(opened, file)))
+
+
+@import_app.command("costs", help=t("cli.help.import_costs"))
+def import_costs_cmd(file: Path = typer.Argument(..., help=t("cli.arg.import_file")),
+                     db: Optional[str] = DB_OPTION) -> None:
+    from osuus.services.imports import import_costs
+
+    with ledger(db) as opened:
+        print(_text().imported(import_costs(opened, file)))

@@ -1,0 +1,349 @@
+"""Typed queries of the ledger: what the services read, in the core's own values.
+
+No policy and no words here: a query answers one question of the tables (which
+events are unbilled, what a member was billed for a year, the lines of an
+invoice) and returns records of the core (`EventSum`, `Line`, figures), so
+that the use cases above never write SQL and the core below never sees a table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Iterable
+
+from sqlalchemy import String, and_, bindparam, exists, func, select, text
+from sqlalchemy.orm import Session
+
+from osuus.billing.kinds import SHARE_KINDS, DocumentKind, LineKind, SettlementKind
+from osuus.billing.lines import EventSum, Line
+from osuus.billing.settlement import ActualCost
+from osuus.calendar import Period
+from osuus.engine.trace import Figure, figure, given, sum_expr
+from osuus.money import ZERO
+from osuus.store.tables import (
+    ActualCost as ActualCostRow,
+    AgreementVersion,
+    Estimate,
+    ImportBatch,
+    Invoice,
+    InvoiceCounter,
+    InvoiceLine,
+    InvoiceRun,
+    ReferenceCount,
+    ServiceEvent,
+    Settlement,
+    YearClosing,
+)
+
+_BILLING_LOCK = 7_202_103  # pg_advisory_xact_lock key of billing writes (invoice runs, closings, credits, imports)
+
+
+def lock_billing(session: Session) -> None:
+    """Serialise billing writes. PostgreSQL: an advisory lock held to the end of the
+    transaction; SQLite: the engine already begins every transaction IMMEDIATE."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _BILLING_LOCK})
+
+
+# --------------------------------------------------------------------------
+# agreements
+# --------------------------------------------------------------------------
+
+def agreement_version(session: Session, year: int) -> AgreementVersion | None:
+    """The revision in force of a year: the newest."""
+    return session.scalar(select(AgreementVersion).where(AgreementVersion.year == year)
+                          .order_by(AgreementVersion.revision.desc()).limit(1))
+
+
+def version_by_hash(session: Session, year: int, content_hash: str) -> AgreementVersion | None:
+    return session.scalar(select(AgreementVersion).where(AgreementVersion.year == year,
+                                                         AgreementVersion.content_hash == content_hash))
+
+
+def latest_revision(session: Session, year: int) -> int | None:
+    return session.scalar(select(func.max(AgreementVersion.revision)).where(AgreementVersion.year == year))
+
+
+def stored_years(session: Session) -> list[int]:
+    return list(session.scalars(select(AgreementVersion.year).distinct().order_by(AgreementVersion.year)))
+
+
+def all_versions(session: Session) -> list[AgreementVersion]:
+    return list(session.scalars(select(AgreementVersion).order_by(AgreementVersion.year, AgreementVersion.revision)))
+
+
+# --------------------------------------------------------------------------
+# events
+# --------------------------------------------------------------------------
+
+def unbilled():
+    """SQL condition: no invoice run has billed the event (none reaches both its id and its date)."""
+    r, e = InvoiceRun, ServiceEvent
+    return ~exists().where(r.max_event_id >= e.id, r.period_end >= e.date)
+
+
+def event_sums(session: Session, until: dt.date) -> list[EventSum]:
+    """Unbilled events up to a date, summed in SQL by member, component, month and tier."""
+    e = ServiceEvent
+    rows = session.execute(
+        select(e.municipality, e.component, e.year, e.month, e.integration_year,
+               func.sum(e.quantity), func.sum(e.travel_days), func.sum(e.km), func.sum(e.interpretation),
+               func.count())
+        .where(e.date <= until, unbilled())
+        .group_by(e.municipality, e.component, e.year, e.month, e.integration_year)
+    )
+    return [EventSum(m, c, y, mo, iy, q or ZERO, t or ZERO, k or ZERO, i or ZERO, n)
+            for m, c, y, mo, iy, q, t, k, i, n in rows]
+
+
+def unbilled_count(session: Session, year: int) -> int:
+    return session.scalar(select(func.count()).select_from(ServiceEvent)
+                          .where(ServiceEvent.year == year, unbilled())) or 0
+
+
+def max_event_id(session: Session) -> int:
+    return session.scalar(select(func.max(ServiceEvent.id))) or 0
+
+
+def volumes(session: Session, year: int) -> dict[tuple[str, str, int | None], Decimal]:
+    """The year's quantities by (municipality code, component, integration year)."""
+    e = ServiceEvent
+    rows = session.execute(select(e.municipality, e.component, e.integration_year, func.sum(e.quantity))
+                           .where(e.year == year).group_by(e.municipality, e.component, e.integration_year))
+    return {(m, c, iy): q for m, c, iy, q in rows}
+
+
+def services_of(session: Session, year: int, code: str) -> list[tuple[str, int, Decimal, int]]:
+    """(component, events, quantity, distinct customers) of a member's year."""
+    e = ServiceEvent
+    return [(c, n, q or ZERO, k) for c, n, q, k in session.execute(
+        select(e.component, func.count(), func.sum(e.quantity), func.count(e.customer.distinct()))
+        .where(e.year == year, e.municipality == code).group_by(e.component).order_by(e.component))]
+
+
+def customers_of(session: Session, year: int, code: str) -> int:
+    e = ServiceEvent
+    return session.scalar(select(func.count(e.customer.distinct())).where(e.year == year, e.municipality == code)) or 0
+
+
+def stored_events(session: Session, ids: list[str]) -> list[tuple]:
+    """The stored fields of the events with these source ids (to compare a re-sent event's content)."""
+    e = ServiceEvent
+    if session.get_bind().dialect.name == "postgresql":  # one array parameter, not thousands
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        match = e.source_id == func.any(bindparam("ids", ids, type_=ARRAY(String)))
+    else:
+        match = e.source_id.in_(ids)
+    return list(session.execute(select(e.source_id, e.date, e.component, e.municipality, e.customer, e.quantity,
+                                       e.integration_year, e.travel_days, e.km, e.interpretation).where(match)))
+
+
+# --------------------------------------------------------------------------
+# imports
+# --------------------------------------------------------------------------
+
+def batch_by_hash(session: Session, kind: str, content_hash: str) -> ImportBatch | None:
+    return session.scalar(select(ImportBatch).where(ImportBatch.kind == kind, ImportBatch.content_hash == content_hash))
+
+
+def reference_count(session: Session, key: str, code: str, date: dt.date) -> ReferenceCount | None:
+    return session.scalar(select(ReferenceCount).where(ReferenceCount.key == key, ReferenceCount.municipality == code,
+                                                       ReferenceCount.date == date))
+
+
+def actual_cost_row(session: Session, year: int, component: str, kind: str) -> ActualCostRow | None:
+    return session.scalar(select(ActualCostRow).where(ActualCostRow.year == year, ActualCostRow.component == component,
+                                                      ActualCostRow.kind == kind))
+
+
+def actual_costs(session: Session, year: int) -> dict[str, ActualCost]:
+    out: dict[str, ActualCost] = {}
+    for row in session.scalars(select(ActualCostRow).where(ActualCostRow.year == year)):
+        current = out.get(row.component, ActualCost())
+        if row.kind == "cost":
+            out[row.component] = ActualCost(row.amount, current.funding)
+        else:
+            out[row.component] = ActualCost(current.cost, row.amount)
+    return out
+
+
+def latest_counts(session: Session) -> dict[str, dict[str, Decimal]]:
+    """The newest imported value of each count key for each municipality (by code)."""
+    newest = (select(ReferenceCount.key, ReferenceCount.municipality, func.max(ReferenceCount.date).label("d"))
+              .group_by(ReferenceCount.key, ReferenceCount.municipality).subquery())
+    rows = session.execute(select(ReferenceCount.key, ReferenceCount.municipality, ReferenceCount.value).join(
+        newest, and_(ReferenceCount.key == newest.c.key, ReferenceCount.municipality == newest.c.municipality,
+                     ReferenceCount.date == newest.c.d)))
+    out: dict[str, dict[str, Decimal]] = {}
+    for key, code, value in rows:
+        out.setdefault(key, {})[code] = value
+    return out
+
+
+# --------------------------------------------------------------------------
+# invoices
+# --------------------------------------------------------------------------
+
+def run_of(session: Session, period: Period) -> InvoiceRun | None:
+    return session.scalar(select(InvoiceRun).where(InvoiceRun.period == period))
+
+
+def run_periods(session: Session, year: int) -> set[Period]:
+    return {r.period for r in session.scalars(select(InvoiceRun).where(InvoiceRun.period_year == year))}
+
+
+def invoices_of_run(session: Session, run_id: int) -> list[Invoice]:
+    return list(session.scalars(select(Invoice).where(Invoice.run_id == run_id).order_by(Invoice.id)))
+
+
+def invoice_by_number(session: Session, number: str) -> Invoice | None:
+    return session.scalar(select(Invoice).where(Invoice.number == number))
+
+
+def credit_note_of(session: Session, invoice_id: int) -> Invoice | None:
+    return session.scalar(select(Invoice).where(Invoice.credited_invoice_id == invoice_id))
+
+
+def next_sequence(session: Session, host: str, year: int) -> InvoiceCounter:
+    counter = session.scalar(select(InvoiceCounter).where(InvoiceCounter.host == host, InvoiceCounter.year == year)
+                             .with_for_update())
+    if counter is None:
+        counter = InvoiceCounter(host=host, year=year, next_number=1)
+        session.add(counter)
+    return counter
+
+
+def invoices_where(session: Session, *, year: int | None = None, municipality: str | None = None,
+                   period: Period | None = None, kind: DocumentKind | None = None,
+                   number: str | None = None) -> list[Invoice]:
+    q = select(Invoice).order_by(Invoice.year, Invoice.sequence)
+    if year is not None:
+        q = q.where(Invoice.year == year)
+    if municipality is not None:
+        q = q.where(Invoice.municipality == municipality)
+    if period is not None:
+        q = q.where(Invoice.period == period)
+    if kind is not None:
+        q = q.where(Invoice.kind == kind)
+    if number is not None:
+        q = q.where(Invoice.number == number)
+    return list(session.scalars(q))
+
+
+def invoice_numbers(session: Session, ids: Iterable[int]) -> dict[int, str]:
+    wanted = [i for i in ids if i is not None]
+    if not wanted:
+        return {}
+    return dict(session.execute(select(Invoice.id, Invoice.number).where(Invoice.id.in_(wanted))).all())
+
+
+def line_of(row: InvoiceLine) -> Line:
+    return Line(row.kind, row.component, row.period, row.quantity, row.unit, row.unit_price, row.amount,
+                row.reference or "", dict(row.details or {}),
+                Figure.from_data(row.explanation) if row.explanation else None, row.position, row.issued_text)
+
+
+def lines_of(session: Session, invoice_ids: Iterable[int]) -> dict[int, list[Line]]:
+    ids = list(invoice_ids)
+    out: dict[int, list[Line]] = {i: [] for i in ids}
+    if not ids:
+        return out
+    for row in session.scalars(select(InvoiceLine).where(InvoiceLine.invoice_id.in_(ids))
+                               .order_by(InvoiceLine.invoice_id, InvoiceLine.position)):
+        out[row.invoice_id].append(line_of(row))
+    return out
+
+
+def add_lines(session: Session, invoice_id: int, lines: Iterable[Line]) -> None:
+    session.add_all(InvoiceLine(invoice_id=invoice_id, position=i, kind=line.kind, component=line.component,
+                                period=line.period, quantity=line.quantity, unit=line.unit,
+                                unit_price=line.unit_price, amount=line.amount, reference=line.reference,
+                                details=dict(line.details),
+                                explanation=line.explanation.to_data() if line.explanation else None,
+                                issued_text=line.issued_text)
+                    for i, line in enumerate(lines, start=1))
+
+
+def billed_for_year(session: Session, year: int) -> dict[str, Figure]:
+    """What each member was billed for the year's shares, explained by the documents it was billed on:
+    advances and events delivered in the year, credit notes deducted; travel and interpretation
+    excluded (billed at cost, nothing to settle)."""
+    line, inv = InvoiceLine, Invoice
+    rows = session.execute(
+        select(inv.municipality, inv.number, func.sum(line.amount))
+        .join(inv, inv.id == line.invoice_id)
+        .where(line.kind.in_([k.value for k in SHARE_KINDS]), line.period_year == year)
+        .group_by(inv.municipality, inv.number, inv.year, inv.sequence)
+        .order_by(inv.municipality, inv.year, inv.sequence))
+    parts: dict[str, list[Figure]] = {}
+    for code, number, amount in rows:
+        parts.setdefault(code, []).append(given("billed.document", amount or ZERO, "", invoice=number))
+    return {code: figure("settlement.billed", sum((p.value for p in ps), ZERO), sum_expr(p.value for p in ps), "",
+                         tuple(ps), municipality=code, year=year)
+            for code, ps in parts.items()}
+
+
+def billed_by_item(session: Session, year: int, code: str) -> tuple[dict[str, Decimal], Decimal]:
+    """A member's billing of the year's shares by table or component, and its travel and interpretation."""
+    line, inv = InvoiceLine, Invoice
+    by_item: dict[str, Decimal] = {}
+    passthrough = ZERO
+    for kind, comp, amount in session.execute(
+            select(line.kind, line.component, func.sum(line.amount)).join(inv, inv.id == line.invoice_id)
+            .where(inv.municipality == code, line.period_year == year, line.kind != LineKind.SETTLEMENT)
+            .group_by(line.kind, line.component)):
+        if kind in (LineKind.TRAVEL, LineKind.INTERPRETATION):
+            passthrough += amount
+        else:
+            by_item[comp] = by_item.get(comp, ZERO) + amount
+    return by_item, passthrough
+
+
+def settlement_lines(session: Session, year: int, code: str) -> list[tuple[str, Decimal]]:
+    """Every document that carries a part of a member's settlement of `year`: (number, amount)."""
+    line, inv = InvoiceLine, Invoice
+    return [(number, amount) for number, amount in session.execute(
+        select(inv.number, func.sum(line.amount)).join(inv, inv.id == line.invoice_id)
+        .where(inv.municipality == code, line.kind == LineKind.SETTLEMENT, line.period_year == year)
+        .group_by(inv.number, inv.year, inv.sequence).order_by(inv.year, inv.sequence))]
+
+
+# --------------------------------------------------------------------------
+# settlements, closings, estimates
+# --------------------------------------------------------------------------
+
+def closed_years(session: Session) -> set[int]:
+    return set(session.scalars(select(YearClosing.year)))
+
+
+def closing(session: Session, year: int) -> YearClosing | None:
+    return session.get(YearClosing, year)
+
+
+def open_settlements(session: Session, before_year: int) -> list[Settlement]:
+    return list(session.scalars(select(Settlement).where(Settlement.carried_invoice_id.is_(None),
+                                                         Settlement.year < before_year)
+                                .order_by(Settlement.year, Settlement.id)))
+
+
+def settlements_of(session: Session, year: int, code: str | None = None,
+                   kind: SettlementKind | None = None) -> list[Settlement]:
+    q = select(Settlement).where(Settlement.year == year)
+    if code is not None:
+        q = q.where(Settlement.municipality == code)
+    if kind is not None:
+        q = q.where(Settlement.kind == kind)
+    return list(session.scalars(q.order_by(Settlement.municipality, Settlement.id)))
+
+
+def estimate_revision(session: Session, year: int) -> int | None:
+    return session.scalar(select(func.max(Estimate.revision)).where(Estimate.year == year))
+
+
+def estimates_of(session: Session, year: int, revision: int, code: str | None = None) -> list[Estimate]:
+    q = select(Estimate).where(Estimate.year == year, Estimate.revision == revision)
+    if code is not None:
+        q = q.where(Estimate.municipality == code)
+    return list(session.scalars(q.order_by(Estimate.municipality)))
