@@ -66,20 +66,23 @@ class TextTable:
 
     def render(self, width: int | None = None) -> str:
         n = len(self.header)
-        widths = [_natural_width(self.header[i], [r[i] for r in self.rows if i < len(r)], wrap=width is not None)
-                  for i in range(n)]
+        cells = [[r[i] for r in self.rows if i < len(r)] for i in range(n)]
+        widths = [_natural_width(self.header[i], cells[i], wrap=width is not None) for i in range(n)]
         labels = list(range(self.label_columns))
         rest = [i for i in range(self.label_columns, n)]
         if width is None or _span(widths, labels + rest) <= width:
             panels = [labels + rest]
         else:
             width = max(width, MIN_WIDTH)
-            # a label column wider than a third of the screen is wrapped, not allowed to crowd out the figures
+            # headers wrap down to their longest word; a label column is kept to a third of the screen
+            widths = [max(max((len(c) for c in cells[i]), default=0), _longest_word(self.header[i], []))
+                      for i in range(n)]
             for i in labels:
-                widths[i] = min(widths[i], max(width // 3, _longest_word(self.header[i], [r[i] for r in self.rows])))
+                widths[i] = min(widths[i], max(width // 3, _longest_word(self.header[i], cells[i])))
             primary = [i for i in rest if i not in self.detail_columns]
             detail = [i for i in rest if i in self.detail_columns]
-            panels = [labels + chunk for group in (primary, detail) for chunk in _pack(group, widths, labels, width)]
+            panels = [labels + chunk for chunk in _pack_keeping_last(primary, widths, labels, width)]
+            panels += [labels + chunk for chunk in _pack(detail, widths, labels, width)]
         out = [self.title] if self.title else []
         for k, columns in enumerate(panels):
             if k:
@@ -142,6 +145,29 @@ def _pack(group: list[int], widths: list[int], labels: list[int], width: int) ->
     return chunks
 
 
+def _pack_keeping_last(group: list[int], widths: list[int], labels: list[int], width: int) -> list[list[int]]:
+    """As `_pack`, but the group's last column (the bottom line: the payment) is in the first chunk."""
+    if len(group) < 2:
+        return _pack(group, widths, labels, width)
+    last = group[-1]
+    first: list[int] = []
+    for i in group[:-1]:
+        if _span(widths, labels + first + [i, last]) > width:
+            break
+        first.append(i)
+    rest = [i for i in group[:-1] if i not in first]
+    return [first + [last], *_pack(rest, widths, labels, width)]
+
+
+def wrap_text(text: str, width: int | None) -> str:
+    """A running text wrapped to the terminal (none without a width)."""
+    if width is None:
+        return text
+    import textwrap
+
+    return "\n".join(textwrap.fill(line, max(width, MIN_WIDTH)) if line else "" for line in text.split("\n"))
+
+
 def _wrap(text: str, width: int) -> list[str]:
     """Lines of at most `width` characters, broken between words (a longer word stands alone)."""
     if len(text) <= width:
@@ -171,16 +197,17 @@ def allocation_text(allocation: Allocation, lang: str = "fi", width: int | None 
     places = agreement.shown.places
     from osuus.render.explain import Explainer, _shown_rounding
 
-    out = [agreement.title.get(lang),
-           c.t("terminal.allocation.head", host=agreement.name_of(agreement.host, lang), agreement=agreement.id,
-               rounding=Explainer(agreement, lang).rule(_shown_rounding(agreement)))]
+    out = [wrap_text(agreement.title.get(lang), width),
+           wrap_text(c.t("terminal.allocation.head", host=agreement.name_of(agreement.host, lang),
+                         agreement=agreement.id, rounding=Explainer(agreement, lang).rule(_shown_rounding(agreement))),
+                     width)]
     for sheet in layout(allocation, lang):
         out.append("")
         heading = f"{sheet.caption}: {sheet.title}" if sheet.caption else sheet.title
-        out.append(f"{heading}  ({sheet.reference})" if sheet.reference else heading)
+        out.append(wrap_text(f"{heading}  ({sheet.reference})" if sheet.reference else heading, width))
         for block in sheet.blocks:
             out.append("")
             out.append(block_table(block, places, f).render(width).rstrip("\n"))
     for warning in allocation.warnings:
-        out.append(c.t("cli.note", text=str(warning)))
+        out.append(wrap_text(c.t("cli.note", text=str(warning)), width))
     return plain("\n".join(out) + "\n")
