@@ -24,6 +24,7 @@ pypdf = pytest.importorskip("pypdf")
 pytest.importorskip("typst")
 
 from osuus.agreement import load_agreement
+from osuus.agreement.model import Text
 from osuus.billing.estimate import Basis
 from osuus.billing.kinds import DocumentKind, LineKind
 from osuus.billing.lines import Line
@@ -66,8 +67,8 @@ PIRKKALA = PartyDocument(
 )
 ACCOUNT = BankAccount("FI7944052020036082", "ITELFIHH", "Säästöpankki")
 VAT = VatTreatment(category="O", exemption_code="VATEX-EU-O",
-                   exemption_text="Ei arvonlisäveron alaista: kuntien välinen lakisääteisten tehtävien "
-                                  "kustannustenjako (yhteistoimintasopimus)")
+                   exemption_text=Text("Ei arvonlisäveron alaista: kuntien välinen lakisääteisten tehtävien "
+                                       "kustannustenjako (yhteistoimintasopimus)"))
 T1 = "Taulukko 1 (19.11.2020)"
 K5_MAINIO = "Kohta 5: omakielinen neuvonta 40 €/tunti/käynti"
 K5_ALKU = "Kohta 5: 140 € / kartoitus; Taulukko 2"

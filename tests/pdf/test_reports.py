@@ -141,7 +141,8 @@ def find_table(pages: list[list[list[str]]], caption: str) -> list[list[str]]:
     """The lines of the pages of one table, from its caption to the next one."""
     lines = [line for page in pages for line in page]
     first = next(i for i, line in enumerate(lines) if line[0].startswith(caption + ":"))
-    rest = [i for i, line in enumerate(lines) if i > first and line[0].startswith("Taulukko ")]
+    word = caption.split()[0]
+    rest = [i for i, line in enumerate(lines) if i > first and line[0].startswith(word + " ")]
     return lines[first:rest[0] if rest else None]
 
 
@@ -188,19 +189,23 @@ def test_appendix_pages_are_landscape_and_text_stays_on_the_page(appendix_fi):
 
 def test_appendix_in_english_and_swedish(allocation):
     en = rows_of(appendix_pdf(allocation, "en"))
-    assert ["Cost-sharing appendix 2021"] in en[0]
-    (row,) = rows_starting(find_table(en, "Taulukko 1"), "Sastamala")
+    # the agreement's own English title and captions; its Finnish ones without them
+    assert ["Pirkanmaa municipal employment experiment: cost-sharing appendix 2021"] in en[0]
+    (row,) = rows_starting(find_table(en, "Table 1"), "Sastamala")
     assert subsequence(row, ["24,277", "4.7%", "6,706", "17,800", "20%", "3,560", "14,240"]), row
-    t2 = find_table(en, "Taulukko 2")
+    t2 = find_table(en, "Table 2")
     (row,) = rows_starting(t2, "Pirkkala")
     assert subsequence(row, ["101", "5.05", "10.6%", "47,242"]), row
-    assert any(subsequence(r, ["1,400.00"]) for r in rows_starting(t2, "OMA-valmennus"))
+    assert any(subsequence(r, ["1,400.00"]) for r in rows_starting(t2, "OMA coaching"))
     sv = rows_of(appendix_pdf(allocation, "sv"))
-    assert ["Bilaga om kostnadsfördelning 2021"] in sv[0]
+    assert ["Birkalands kommunförsök för främjande av sysselsättningen: bilaga om kostnadsfördelning 2021"] in sv[0]
     assert any("Ansvarskommun: Tammerfors" in r[0] for r in sv[0])  # municipalities by their Swedish names
     # headings in Swedish; figures written as in Finland
-    (row,) = rows_starting(find_table(sv, "Taulukko 1"), "Sastamala")
+    (row,) = rows_starting(find_table(sv, "Tabell 1"), "Sastamala")
     assert subsequence(row, T1_ROWS["Sastamala"])
+    without = allocation._replace(agreement=allocation.agreement._replace(
+        title=allocation.agreement.title._replace(en="")))
+    assert ["Cost-sharing appendix 2021"] in rows_of(appendix_pdf(without, "en"))[0]
 
 
 # ---------------------------------------------------------------------------

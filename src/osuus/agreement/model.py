@@ -235,7 +235,7 @@ class Vat(NamedTuple):
 
     category: str = "O"
     exemption_code: str = "VATEX-EU-O"
-    exemption_text: str = "Ei arvonlisäveron alaista toimintaa: kuntien lakisääteinen kustannustenjako"
+    exemption_text: Text = Text("")  # the legal basis in words; documents say it in the catalogue's words if empty
     reference: str = ""
 
 

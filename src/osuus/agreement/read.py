@@ -742,10 +742,12 @@ def _vat(raw: Any, r: _Reader) -> Vat:
         return Vat()
     path = ("billing", "vat")
     item = r.table(raw, path)
-    r.fields(item, path, {"category", "exemption_code", "exemption_text", "reference"})
+    r.fields(item, path, {"category", "exemption_code", "exemption_text", "exemption_text_sv", "exemption_text_en",
+                          "reference"})
     category = r.text(item, path, "category", default="O")
     code = r.text(item, path, "exemption_code", default="VATEX-EU-O" if category == "O" else "")
-    return Vat(category, code, r.text(item, path, "exemption_text", required=True), r.text(item, path, "reference"))
+    r.text(item, path, "exemption_text", required=True)
+    return Vat(category, code, r.label(item, path, "exemption_text", ""), r.text(item, path, "reference"))
 
 
 def _parties(raw: Any, r: _Reader, places: _Municipalities) -> dict[str, Party]:

@@ -39,6 +39,11 @@ def t(key: str, /, **params) -> str:
     return catalogue(State.lang).t(key, **params)
 
 
+def n(key: str, count: int, /, **params) -> str:
+    """A message with a count, in the plural form of the reader's language."""
+    return catalogue(State.lang).n(key, count, **params)
+
+
 app = typer.Typer(
     name="osuus",
     help=t("cli.help.app"),
@@ -56,6 +61,7 @@ def _version(value: bool) -> None:
 
 
 def _language(value: Optional[str]) -> Optional[str]:
+    State.lang = default_language()  # each invocation afresh (tests run many in one process)
     if value is not None:
         if value not in LANGUAGES:
             raise typer.BadParameter(f"expected one of {', '.join(LANGUAGES)}, found {value!r}")

@@ -22,6 +22,7 @@ from osuus.cli.edge import (
     fail,
     lang,
     ledger,
+    n,
     parse_date,
     problems_exit,
     refuse,
@@ -64,7 +65,7 @@ def _lang(value: Optional[Lang]) -> str:
 def _report(written) -> None:
     for w in written:
         print(w.path)
-    print(t("cli.export.written", count=len(written)))
+    print(n("cli.export.written", len(written)))
 
 
 def _unavailable(exc: Exception) -> NoReturn:
@@ -222,7 +223,7 @@ def export_year_cmd(
     kinds: dict[str, int] = {}
     for w in result.written:
         kinds[w.format] = kinds.get(w.format, 0) + 1
-    print(t("cli.export.year_written", count=len(result.written), folder=output,
+    print(n("cli.export.year_written", len(result.written), folder=output,
             kinds=", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))))
     print(t("cli.export.index", path=result.index))
     if check is not None:
@@ -235,31 +236,44 @@ def export_year_cmd(
 def validate_cmd(
     files: List[Path] = typer.Argument(None, help=t("cli.arg.einvoice_files")),
     install_finvoice_xsd: bool = typer.Option(False, "--install-finvoice-xsd", help=t("cli.option.install_xsd")),
+    version: bool = typer.Option(False, "--version", help=t("cli.option.version")),
 ) -> None:
+    """Each file is checked with the rules of its own format: a Peppol file needs no Finvoice schema, and
+    a Finvoice file fetches the schema on first use. A file that cannot be checked here is reported
+    (exit 2) and the others are still checked."""
     from osuus.einvoice import validate as v
     from osuus.problems import Problem
 
-    try:
-        if install_finvoice_xsd:
+    if version:  # the rule sets' releases and their sources' commits
+        print("\n".join(v.version_lines()))
+        if not files and not install_finvoice_xsd:
+            return
+    if install_finvoice_xsd:
+        try:
             print(v.install_finvoice_xsd(None))
-            if not files:
-                return
+        except v.ValidatorUnavailable as exc:
+            _unavailable(exc)
         if not files:
-            refuse("name the files to check", "FILES")
-        missing = [Problem("file not found" if not f.exists() else "expected a file, found a folder", str(f))
-                   for f in files if not f.is_file()]
-        if missing:
-            fail(missing, "command")
-        status = 0
-        for f in files:
+            return
+    if not files:
+        refuse("name the files to check", "FILES")
+    missing = [Problem("file not found" if not f.exists() else "expected a file, found a folder", str(f))
+               for f in files if not f.is_file()]
+    if missing:
+        fail(missing, "command")
+    status = 0
+    for f in files:
+        try:
             findings = v.validate_file(f)
-            for found in findings:
-                print(f"{f}: {v.format_finding(found)}")
-            if v.has_errors(findings):
-                status = 1
-            elif not findings:
-                print(t("cli.validate.valid", file=f))
-    except v.ValidatorUnavailable as exc:
-        _unavailable(exc)
+        except v.ValidatorUnavailable as exc:
+            stderr(f"{f}: " + t("cli.validate.unavailable", reason=str(exc)))
+            status = EXIT_PROBLEMS
+            continue
+        for found in findings:
+            print(f"{f}: {v.format_finding(found)}")
+        if v.has_errors(findings):
+            status = max(status, 1)
+        elif not findings:
+            print(t("cli.validate.valid", file=f))
     if status:
         raise typer.Exit(status)

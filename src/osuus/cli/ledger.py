@@ -15,7 +15,7 @@ from typing import Optional
 
 import typer
 
-from osuus.cli.edge import DB_OPTION, EXIT_PROBLEMS, app, lang, ledger, parse_date, refuse, stderr, t, width
+from osuus.cli.edge import DB_OPTION, EXIT_PROBLEMS, app, lang, ledger, n, parse_date, refuse, stderr, t, width
 
 class Fmt(str, enum.Enum):
     text = "text"
@@ -99,9 +99,9 @@ def audit_verify(db: Optional[str] = DB_OPTION) -> None:
     if result.broken:
         for b in result.broken:
             stderr(b)
-        stderr(t("cli.audit.broken", count=len(result.broken)))
+        stderr(n("cli.audit.broken", len(result.broken)))
         raise typer.Exit(EXIT_PROBLEMS)
-    print(t("cli.audit.intact", count=result.records))
+    print(n("cli.audit.intact", result.records))
 
 
 @audit_app.command("log", help=t("cli.help.audit_log"))

@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from osuus.agreement.model import Agreement
+from osuus.agreement.model import Agreement, Text
 from osuus.billing.estimate import Basis
 from osuus.billing.kinds import DocumentKind
 from osuus.billing.lines import Line
@@ -63,7 +63,7 @@ class VatTreatment:
     category: str = "O"  # UNCL5305: O (not subject), E (exempt)
     rate: Decimal = Decimal("0")
     exemption_code: str = "VATEX-EU-O"  # CEF VATEX code
-    exemption_text: str = ""  # the legal basis, in words
+    exemption_text: Text = Text("")  # the legal basis, in words (the agreement's, in its languages)
     reference: str = ""  # the agreement's clause
 
 

@@ -71,3 +71,8 @@ def description(doc: InvoiceDocument, line: Line) -> str:
 
 def basis_note(line: Line) -> str:
     return t("einvoice.basis", reference=line.reference)
+
+
+def vat_text(doc: InvoiceDocument) -> str:
+    """The legal basis of the VAT treatment, in words: the agreement's, else the catalogue's."""
+    return doc.vat.exemption_text.get(LANG) or t(f"vat.exemption.{doc.vat.category}")

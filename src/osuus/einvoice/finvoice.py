@@ -22,6 +22,7 @@ from osuus.einvoice.common import (
     plain_text,
     price_text,
     t,
+    vat_text,
 )
 from osuus.render.words import unit_text
 
@@ -88,8 +89,7 @@ def finvoice_xml(doc: InvoiceDocument, *, timestamp: dt.datetime | None = None) 
     add(vat, "VatRatePercent", plain_text(doc.vat.rate, comma=True))
     add(vat, "VatCode", doc.vat.category)
     money(vat, "VatRateAmount", Decimal(0))
-    if doc.vat.exemption_text:
-        add(vat, "VatFreeText", doc.vat.exemption_text[:70])
+    add(vat, "VatFreeText", vat_text(doc)[:70])
     add(vat, "VatExemptionReasonCode", doc.vat.exemption_code)
     note = agreement_note(doc)
     if note:

@@ -12,7 +12,16 @@ from decimal import Decimal
 
 from osuus.billing.lines import Line
 from osuus.documents.model import InvoiceDocument, PartyDocument
-from osuus.einvoice.common import agreement_note, amount_text, basis_note, description, payment_terms, plain_text, unit_code
+from osuus.einvoice.common import (
+    agreement_note,
+    amount_text,
+    basis_note,
+    description,
+    payment_terms,
+    plain_text,
+    unit_code,
+    vat_text,
+)
 
 CUSTOMIZATION = "urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0"
 PROFILE = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"
@@ -106,8 +115,7 @@ def _tax_category(parent, doc: InvoiceDocument, cbc, cac, *, with_reason: bool) 
         cbc(parent, "Percent", plain_text(doc.vat.rate))
     if with_reason:
         cbc(parent, "TaxExemptionReasonCode", doc.vat.exemption_code)
-        if doc.vat.exemption_text:
-            cbc(parent, "TaxExemptionReason", doc.vat.exemption_text)
+        cbc(parent, "TaxExemptionReason", vat_text(doc))
     cbc(cac(parent, "TaxScheme"), "ID", "VAT")
 
 

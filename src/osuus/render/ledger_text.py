@@ -56,8 +56,8 @@ class LedgerText:
         if not result.created:
             return self.t("import.same_file", file=result.file)
         if result.added == 0:
-            return self.t("import.nothing_new", file=result.file, rows=result.rows)
-        return self.t("import.done", file=result.file, rows=result.rows, added=result.added)
+            return plain(self.c.n("cli.import.nothing_new", result.rows, file=result.file))
+        return plain(self.c.n("cli.import.done", result.rows, file=result.file, added=result.added))
 
     def upgraded(self, name: str, before: str | None, after: str | None) -> str:
         if before == after:

@@ -155,7 +155,7 @@ def invoice_data(doc: InvoiceDocument, lang: str = "fi") -> dict[str, Any]:
         })
 
     vat_rate = f.count(doc.vat.rate)
-    vat_note = doc.vat.exemption_text
+    vat_note = doc.vat.exemption_text.get(lang) or catalogue(lang).t(f"vat.exemption.{doc.vat.category}")
     if doc.vat.exemption_code and doc.vat.exemption_code not in vat_note:
         vat_note = f"{vat_note} ({doc.vat.exemption_code})" if vat_note else doc.vat.exemption_code
 
