@@ -106,6 +106,9 @@ def test_fetched_population_to_count_records_and_agreement_toml(statfin, client,
     text = key_values_toml(result, agreement)
     assert "[keys.asukasluku.values]\nAkaa = 16439\n\"Kihniö\" = 1747\nTampere = 255050\n" in text
     assert text.startswith("# Tilastokeskus 11ra (vaerak-vaesto); updated 2026-04-30T05:00:00Z")
+    odd = [month("020", m, "1") for m in range(1, 12)] + [month("020", 12, "2")]
+    text = key_values_toml(average(RefResult(values=tuple(odd)), 2023), agreement, places=2)
+    assert text.endswith("[keys.tyottomat.values]\nAkaa = 1.08\n")
 
 
 def test_a_key_of_another_name(statfin, client):

@@ -122,9 +122,11 @@ def to_count_records(values: RefResult | Iterable[RefValue], *, key: str | None 
     return records
 
 
-def key_values_toml(values: RefResult | Sequence[RefValue], agreement: Agreement, *, key: str | None = None) -> str:
+def key_values_toml(values: RefResult | Sequence[RefValue], agreement: Agreement, *, key: str | None = None,
+                    places: int | None = None, rounding: str = "half_up") -> str:
     """The `[keys.KEY.values]` table of an agreement file for the values, by municipality name
-    (as the agreement writes them), in the agreement's order, with the provenance as comments."""
+    (as the agreement writes them), in the agreement's order, with the provenance as comments.
+    With `places`, values are rounded to that many decimals (an average may have 50)."""
     items = values.values if isinstance(values, RefResult) else tuple(values)
     if not items:
         return ""
@@ -138,7 +140,8 @@ def key_values_toml(values: RefResult | Sequence[RefValue], agreement: Agreement
         if v is None:
             continue
         name = m.name if m.name.isascii() and m.name.replace("-", "").replace("_", "").isalnum() else f'"{m.name}"'
-        lines.append(f"{name} = {format(v.value, 'f')}")
+        value = v.value if places is None else round_to(v.value, Decimal(1).scaleb(-places), rounding)
+        lines.append(f"{name} = {format(value, 'f')}")
     return "\n".join(lines) + "\n"
 
 
