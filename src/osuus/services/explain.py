@@ -108,5 +108,10 @@ def explain_estimate(ledger: Ledger, year: int, code: str) -> EstimateExplanatio
         agreements = Agreements(session)
         agreement = agreements.for_year_or_before(year)
     estimate = estimates[0]
-    figure = estimate.explanation or given("estimate.total", estimate.amount, "", municipality=code, year=year)
+    if estimate.explanation is not None:
+        figure = estimate.explanation
+    elif estimate.issued_basis:  # made before bases were structure: its words, as they were given
+        figure = given("estimate.issued", estimate.amount, "", municipality=code, year=year, text=estimate.issued_basis)
+    else:
+        figure = given("estimate.total", estimate.amount, "", municipality=code, year=year)
     return EstimateExplanation(year, code, agreement, estimate, figure)

@@ -40,6 +40,12 @@ UNIT_WORDS = {
     "asiakas/vuosi": "customer_year", "ryhmä": "group", "kpl": "piece", "pv": "day", "päivä": "day",
     "vrk": "day", "km": "km", "kk": "month", "kuukausi": "month", "vuosi": "year", "erä": "lot",
 }
+# And back, for a downgrade: the word osuus 0001 wrote for each unit.
+UNIT_WORD_OF = {
+    "hour": "tunti", "visit": "käynti", "assessment": "kartoitus", "customer": "asiakas",
+    "customer_year": "asiakas/vuosi", "group": "ryhmä", "piece": "kpl", "day": "pv", "km": "km",
+    "month": "kk", "year": "vuosi", "lot": "erä",
+}
 LINE_KINDS = ("advance", "event", "travel", "interpretation", "settlement")
 
 
@@ -186,8 +192,17 @@ def downgrade() -> None:
     with op.batch_alter_table('invoice_lines') as batch_op:
         batch_op.add_column(sa.Column('description', sa.Text(), nullable=True))
         batch_op.add_column(sa.Column('events_period', sa.String(length=10), nullable=True))
-    for line_id, year, kind, index, text in connection.execute(sa.text(
-            "SELECT id, period_year, period_kind, period_index, issued_text FROM invoice_lines")).fetchall():
+    # Lines issued since this revision have no words stored (the documents render them): they go
+    # back with an empty description. An event line for another period than its document's was
+    # an 'adjustment' (a late event).
+    adjustments: list[int] = []
+    for line_id, year, kind, index, text, line_kind, late in connection.execute(sa.text(
+            "SELECT l.id, l.period_year, l.period_kind, l.period_index, l.issued_text, l.kind, "
+            "CASE WHEN l.period_year = i.period_year AND l.period_kind = i.period_kind "
+            "AND l.period_index = i.period_index THEN 0 ELSE 1 END "
+            "FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id")).fetchall():
+        if line_kind == 'event' and late:
+            adjustments.append(line_id)
         connection.execute(sa.text("UPDATE invoice_lines SET events_period = :p, description = :d WHERE id = :id"),
                            {"p": _period_code(year, kind, index), "d": text or "", "id": line_id})
     with op.batch_alter_table('invoice_lines') as batch_op:
@@ -197,6 +212,11 @@ def downgrade() -> None:
             batch_op.drop_column(name)
         batch_op.alter_column('description', nullable=False)
         batch_op.alter_column('events_period', nullable=False)
+    for line_id in adjustments:
+        connection.execute(sa.text("UPDATE invoice_lines SET kind = 'adjustment' WHERE id = :id"), {"id": line_id})
+    for unit, word in UNIT_WORD_OF.items():
+        connection.execute(sa.text("UPDATE invoice_lines SET unit = :word WHERE unit = :unit"),
+                           {"unit": unit, "word": word})
 
     for table in ('invoices', 'invoice_runs'):
         with op.batch_alter_table(table) as batch_op:
