@@ -57,6 +57,19 @@ def test_every_walkthrough_document_passes_the_official_rules(walkthrough_ledger
     assert failures == []
 
 
+def test_einvoice_texts_have_ordinary_spaces(walkthrough_ledger):
+    """Receiving systems show a text as it comes: a no-break space inside a figure (as the PDF
+    typesets "1 400,00 €") would reach the reader as an odd character, so e-invoices have none."""
+    docs = _documents(walkthrough_ledger)
+    odd = [(inv.number, name) for inv, doc in docs[:60]
+           for name, text in (("peppol", peppol_xml(doc).decode("utf-8")),
+                              ("finvoice", finvoice_xml(doc).decode("iso-8859-15")))
+           if "\u00a0" in text or "\u202f" in text]
+    assert odd == []
+    texts = " ".join(peppol_xml(doc).decode("utf-8") for _, doc in docs[:60])
+    assert "1 400,00 €" in texts or "1 150,00 €" in texts  # the figures are still grouped, by plain spaces
+
+
 def test_rf_references_pass_too(walkthrough_ledger, validator):
     ((inv, doc),) = _documents(walkthrough_ledger, "2022-00043", rf=True)
     assert doc.payment_reference.startswith("RF")

@@ -12,6 +12,7 @@ from decimal import Decimal
 from osuus.billing.lines import Line
 from osuus.documents.model import InvoiceDocument
 from osuus.money import cents, round_to
+from osuus.render.formats import plain_spaces
 from osuus.render.i18n import catalogue
 from osuus.render.lines import line_text
 
@@ -49,7 +50,7 @@ def price_text(value: Decimal, comma: bool = False) -> str:
 
 
 def t(key: str, **params) -> str:
-    return catalogue(LANG).t(key, **params)
+    return plain_spaces(catalogue(LANG).t(key, **params))
 
 
 def payment_terms(doc: InvoiceDocument) -> str:
@@ -66,7 +67,8 @@ def agreement_note(doc: InvoiceDocument) -> str:
 
 
 def description(doc: InvoiceDocument, line: Line) -> str:
-    return line_text(line, doc.agreement, LANG, doc.period)
+    """The line in words, as on the Finnish PDF, with ordinary spaces (as e-invoices had them)."""
+    return plain_spaces(line_text(line, doc.agreement, LANG, doc.period))
 
 
 def basis_note(line: Line) -> str:

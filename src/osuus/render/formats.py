@@ -108,6 +108,15 @@ class Formats:
         return format_date(dt.date(year, month, 1), "LLLL yyyy", locale=self.locale)
 
 
+#: No-break spaces (inside figures: "1 234,56 €") as ordinary ones, for text that is not
+#: typeset: a terminal (easier to search) and an e-invoice (a receiving system shows them as is).
+PLAIN_SPACES = str.maketrans({"\u00a0": " ", "\u202f": " "})
+
+
+def plain_spaces(text: str) -> str:
+    return text.translate(PLAIN_SPACES)
+
+
 def _affixes(pattern, placeholder: str, symbol: str) -> tuple[str, str]:
     """The text before and after the number in a Babel pattern, with its symbol filled in."""
     prefix, suffix = pattern.prefix[0], pattern.suffix[0]

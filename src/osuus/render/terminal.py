@@ -16,17 +16,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from osuus.engine import Allocation
-from osuus.render.formats import Formats, formats
+from osuus.render.formats import Formats, formats, plain_spaces
 from osuus.render.i18n import catalogue
 from osuus.render.layout import COUNT, EUR, EUR2, PCT, QTY, RATE, Block, Cell, layout
 
 GAP = "  "
 #: a terminal never breaks a line inside a figure: its no-break spaces become plain ones (easier to search for)
-PLAIN = str.maketrans({"\u00a0": " ", "\u202f": " "})
-
-
-def plain(text: str) -> str:
-    return text.translate(PLAIN)
+plain = plain_spaces
 #: the narrowest a terminal is taken to be
 MIN_WIDTH = 60
 
