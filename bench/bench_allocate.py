@@ -8,7 +8,8 @@ Run it from the repository root:
 What it measures (median of N runs after warm-up, time.perf_counter_ns):
   a. the shipped agreement (agreements/pirkanmaa-2021.toml, loaded once):
      allocate only, and allocate + render every line of every municipality's
-     explanation (`allocation.explain(m)`, `Figure.walk()`, `Figure.line()`);
+     explanation in Finnish (`allocation.explain(code)`, `Figure.walk()`,
+     `osuus.render.explain.Explainer.line()`);
   b. one synthetic 22-municipality area with 40 components;
   c. a national-scale synthetic set: 45 areas, ~300 municipalities, 40 components each;
   d. load_agreement of the shipped file, and load + allocate of the synthetic
@@ -58,11 +59,13 @@ from osuus.agreement.model import (  # noqa: E402
     Reduction,
     Sourced,
     Table,
+    Text,
     UnitComponent,
     frozen_map,
 )
 from osuus.engine import Allocation, allocate  # noqa: E402
 from osuus.money import CENT, Rounding  # noqa: E402
+from osuus.render.explain import Explainer  # noqa: E402
 
 SHIPPED = ROOT / "agreements" / "pirkanmaa-2021.toml"
 SEED = 2025
@@ -106,41 +109,45 @@ def _ceil(value: Decimal) -> Decimal:
 
 
 def build_area(rng: random.Random, number: int, size: int, first_code: int, prefix: str = "Kunta") -> Agreement:
-    """One employment area: a host, `size - 1` members, keys, 40 components, one reduction."""
-    names = [f"{prefix} {first_code + i:03d}" for i in range(size)]
-    host = names[0]
+    """One employment area: a host, `size - 1` members, keys, 40 components, one reduction.
+    Municipalities are identified by code (the model's mappings are keyed by code)."""
+    codes = [f"{(first_code + i) % 1000:03d}" for i in range(size)]
+    host = codes[0]
     municipalities = tuple(
-        Municipality(name, f"{(first_code + i) % 1000:03d}", name_sv=f"{name} (sv)") for i, name in enumerate(names)
+        Municipality(code, f"{prefix} {first_code + i:03d}", name_sv=f"{prefix} {first_code + i:03d} (sv)")
+        for i, code in enumerate(codes)
     )
     population: dict[str, Decimal] = {}
     jobseekers: dict[str, Decimal] = {}
-    for name in names:
-        pop = rng.randint(20_000, 250_000) if name == host else rng.randint(800, 45_000)
+    for code in codes:
+        pop = rng.randint(20_000, 250_000) if code == host else rng.randint(800, 45_000)
         per_mille = rng.randint(40, 140)  # 4–14 % of the population
         seekers = max(1, pop * per_mille // 1000)
-        population[name] = Decimal(pop)
+        population[code] = Decimal(pop)
         # a small count suppressed for privacy is published as 2.5 (as in Taulukko 2)
-        jobseekers[name] = Decimal("2.5") if seekers < 5 else Decimal(seekers)
+        jobseekers[code] = Decimal("2.5") if seekers < 5 else Decimal(seekers)
 
     derived = {"alkukartoitukset": Decimal("0.05"), "valmennettavat": Decimal("0.385")}
     keys = {
-        "asukasluku": CountKey("asukasluku", "Asukasluku 31.12.2024", frozen_map(population),
+        "asukasluku": CountKey("asukasluku", Text("Asukasluku 31.12.2024"), frozen_map(population),
                                reference="Liite, sarake 'Asukasluku'"),
-        "tyottomat": CountKey("tyottomat", "Työttömät työnhakijat", frozen_map(jobseekers),
+        "tyottomat": CountKey("tyottomat", Text("Työttömät työnhakijat"), frozen_map(jobseekers),
                               reference="Liite, sarake 'Työttömät työnhakijat'"),
-        "sekoitus": MixKey("sekoitus", "50 % asukasluku + 50 % työttömät",
+        "sekoitus": MixKey("sekoitus", Text("50 % asukasluku + 50 % työttömät"),
                            (("asukasluku", Decimal("0.5")), ("tyottomat", Decimal("0.5"))),
                            reference="Liite, kohta 2: jakoperuste"),
-        "alkukartoitukset": DerivedKey("alkukartoitukset", "Alkukartoitukset", "tyottomat", derived["alkukartoitukset"],
-                                       "ceil", reference="Liite, 5 % työttömistä, pyöristetty ylöspäin"),
-        "valmennettavat": DerivedKey("valmennettavat", "Valmennettavat", "tyottomat", derived["valmennettavat"],
+        "alkukartoitukset": DerivedKey("alkukartoitukset", Text("Alkukartoitukset"), "tyottomat",
+                                       derived["alkukartoitukset"], "ceil",
+                                       reference="Liite, 5 % työttömistä, pyöristetty ylöspäin"),
+        "valmennettavat": DerivedKey("valmennettavat", Text("Valmennettavat"), "tyottomat", derived["valmennettavat"],
                                      "ceil", reference="Liite, 38,5 % työttömistä, pyöristetty ylöspäin"),
     }
     with decimal.localcontext() as ctx:
         ctx.prec = 50
         derived_sums = {k: sum((_ceil(rate * v) for v in jobseekers.values()), Decimal(0)) for k, rate in derived.items()}
 
-    flat_rate = Parameter("flat_rate", Decimal("0.17"), "Flat rate: yleiskustannuslisä", reference="Liite, flat rate 17 %")
+    flat_rate = Parameter("flat_rate", Decimal("0.17"), Text("Flat rate: yleiskustannuslisä"),
+                          reference="Liite, flat rate 17 %")
     overhead = Overhead(flat_rate.value, flat_rate.name, flat_rate.label, flat_rate.reference)
     pool_keys = ("asukasluku", "tyottomat", "sekoitus")
     prices = (Decimal(140), Decimal(280), Decimal(490), Decimal(750), Decimal(1150), Decimal(1400))
@@ -149,7 +156,7 @@ def build_area(rng: random.Random, number: int, size: int, first_code: int, pref
         cid = f"palvelu_{i + 1:02d}"
         cost = euros(rng, 20_000, 400_000)
         components[cid] = PoolComponent(
-            cid, f"Yhteinen palvelu {i + 1}", Sourced(cost, f"Liite, kulut/vuosi, rivi {i + 1}"),
+            cid, Text(f"Yhteinen palvelu {i + 1}"), Sourced(cost, f"Liite, kulut/vuosi, rivi {i + 1}"),
             pool_keys[i % len(pool_keys)], overhead, f"Liite, kohta 1.{i + 1}")
     for j in range(COMPONENTS - POOLS):
         cid = f"yksikko_{j + 1:02d}"
@@ -157,25 +164,25 @@ def build_area(rng: random.Random, number: int, size: int, first_code: int, pref
         price = prices[j % len(prices)]
         total_cost = price * derived_sums[key] + Decimal(rng.randint(0, 5_000))  # the host's part stays >= 0
         components[cid] = UnitComponent(
-            cid, f"Yksikköhintainen palvelu {j + 1}", key,
+            cid, Text(f"Yksikköhintainen palvelu {j + 1}"), key,
             price=Sourced(price, f"Liite, kohta 5: {price} € / asiakas"),
             total_cost=Sourced(total_cost, f"Liite, palvelun {j + 1} kokonaiskustannus"),
             remainder=host, reference=f"Liite, kohta 5.{j + 1}")
 
     pool_ids = tuple(c for c in components if c.startswith("palvelu_"))
     unit_ids = tuple(c for c in components if c.startswith("yksikko_"))
-    reduced = names[1 + rng.randrange(size - 1)]
+    reduced = codes[1 + rng.randrange(size - 1)]
     reductions = (Reduction(reduced, Decimal("0.2"), pool_ids[:REDUCED_POOLS],
                             "host" if number % 2 == 0 else "others",
                             "Aluekoordinaattori työskentelee koko alueelle", "Liite, kohta 6"),)
     tables = (
-        Table("yhteiset", "Yhteiset kustannukset", pool_ids, "Taulukko 1", ("asukasluku", "tyottomat"),
+        Table("yhteiset", Text("Yhteiset kustannukset"), pool_ids, Text("Taulukko 1"), ("asukasluku", "tyottomat"),
               "asukasluku", None, "inline", "Taulukko 1"),
-        Table("palvelut", "Yksikköhintaiset palvelut", unit_ids, "Taulukko 2",
+        Table("palvelut", Text("Yksikköhintaiset palvelut"), unit_ids, Text("Taulukko 2"),
               ("tyottomat", "alkukartoitukset", "valmennettavat"), "tyottomat", None, "separate", "Taulukko 2"),
     )
     return Agreement(
-        id=f"synteettinen-{number:02d}", year=2025, title=f"Synteettinen työllisyysalue {number}", host=host,
+        id=f"synteettinen-{number:02d}", year=2025, title=Text(f"Synteettinen työllisyysalue {number}"), host=host,
         municipalities=municipalities, keys=frozen_map(keys), components=frozen_map(components), tables=tables,
         reductions=reductions, parameters=frozen_map({"flat_rate": flat_rate}),
         shown=Rounding(Decimal(1), "half_up"), invoiced=Rounding(CENT, "half_up"),
@@ -196,7 +203,8 @@ def build_national(rng: random.Random) -> list[Agreement]:
 # Writing an agreement as TOML (for the loader)
 # --------------------------------------------------------------------------
 
-def _q(text: str) -> str:
+def _q(text: str | Text) -> str:
+    text = str(text)  # a label: its Finnish words
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
@@ -213,9 +221,11 @@ def _sourced(s: Sourced) -> str:
 
 
 def to_toml(a: Agreement) -> str:
-    """The agreement in the file format of docs/agreement-format.md (what the benchmark builds)."""
+    """The agreement in the file format of docs/agreement-format.md (what the benchmark builds):
+    the file names municipalities, the model keys them by code."""
+    name = {m.code: m.name for m in a.municipalities}
     out = [
-        "[agreement]", f"id = {_q(a.id)}", f"year = {a.year}", f"title = {_q(a.title)}", f"host = {_q(a.host)}",
+        "[agreement]", f"id = {_q(a.id)}", f"year = {a.year}", f"title = {_q(a.title)}", f"host = {_q(name[a.host])}",
         f"reference = {_q(a.reference)}", "",
         "[rounding]",
         f'shown = {{ unit = "{a.shown.unit}", mode = "{a.shown.mode}" }}',
@@ -232,7 +242,7 @@ def to_toml(a: Agreement) -> str:
         out += [f"[keys.{key.name}]", f"kind = {_q(key.kind)}", f"label = {_q(key.label)}",
                 f"reference = {_q(key.reference)}"]
         if isinstance(key, CountKey):
-            out += ["", f"[keys.{key.name}.values]"] + [f"{_q(m)} = {_num(v)}" for m, v in key.values.items()]
+            out += ["", f"[keys.{key.name}.values]"] + [f"{_q(name[m])} = {_num(v)}" for m, v in key.values.items()]
         elif isinstance(key, DerivedKey):
             out += [f"from = {_q(key.source_key)}", f"rate = {_pct(key.rate)}", f"rounding = {_q(key.rounding)}"]
         elif isinstance(key, MixKey):
@@ -252,10 +262,10 @@ def to_toml(a: Agreement) -> str:
             assert isinstance(c.quantity, str) and c.price is not None and c.total_cost is not None
             out += [f"price = {_sourced(c.price)}", f"quantity = {_q(c.quantity)}",
                     f"total_cost = {_sourced(c.total_cost)}",
-                    f"remainder = {_q('host' if c.remainder == a.host else c.remainder)}"]
+                    f"remainder = {_q('host' if c.remainder == a.host else name[c.remainder])}"]
         out.append("")
     for r in a.reductions:
-        out += ["[[reductions]]", f"municipality = {_q(r.municipality)}", f"rate = {_pct(r.rate)}",
+        out += ["[[reductions]]", f"municipality = {_q(name[r.municipality])}", f"rate = {_pct(r.rate)}",
                 "components = [" + ", ".join(_q(c) for c in r.components) + "]",
                 f"absorbed_by = {_q(r.absorbed_by)}", f"reason = {_q(r.reason)}", f"reference = {_q(r.reference)}", ""]
     for t in a.tables:
@@ -273,13 +283,14 @@ def to_toml(a: Agreement) -> str:
 # --------------------------------------------------------------------------
 
 def render_explanation(allocation: Allocation) -> int:
-    """Render every line of every municipality's explanation; return how many lines."""
+    """Render every line of every municipality's explanation (in Finnish); return how many lines."""
+    explainer = Explainer(allocation.agreement, "fi")
     lines = 0
-    for m in allocation.agreement.names:
-        for _table, figures in allocation.explain(m):
+    for code in allocation.agreement.codes:
+        for _table, figures in allocation.explain(code):
             for figure in figures:
                 for _depth, f in figure.walk():
-                    f.line()
+                    explainer.line(f)
                     lines += 1
     return lines
 
@@ -441,8 +452,9 @@ def main() -> int:
     def explain_host(agreement: Agreement) -> int:
         """What `osuus explain -m <host>` computes: the allocation and one municipality's lines."""
         allocation = allocate(agreement)
+        explainer = Explainer(agreement, "fi")
         return sum(1 for _t, figures in allocation.explain(agreement.host) for fig in figures
-                   for _d, f in fig.walk() if f.line())
+                   for _d, f in fig.walk() if explainer.line(f))
 
     results: list[tuple[str, tuple[int, int, int] | str, float | None, str]] = []
 

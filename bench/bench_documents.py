@@ -54,16 +54,14 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
-    from sqlalchemy import select
-
-    from osuus.documents.build import ADDRESS, EINVOICE, annual_report_document, estimate_letters, invoice_document
     from osuus.einvoice import validate as v
     from osuus.einvoice.finvoice import finvoice_xml
     from osuus.einvoice.peppol import peppol_xml
     from osuus.render.pdf.letters import estimate_pdf, invoice_pdf
     from osuus.render.pdf.reports import annual_report_pdf, appendix_pdf
-    from osuus.store.db import make_engine, session_factory
-    from osuus.store.tables import Invoice
+    from osuus.services.allocation import allocate_file
+    from osuus.services.documents import annual_report_documents, estimate_letters, invoice_documents, select_invoices
+    from osuus.services.ledger import Ledger
 
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'ledger.db'}"
@@ -87,18 +85,13 @@ def main() -> int:
             kinds[key] = kinds.get(key, 0) + 1
         size = sum(p.stat().st_size for p in files)
 
-        engine = make_engine(url)
-        with session_factory(engine)() as session:
-            invoices = list(session.scalars(select(Invoice).where(Invoice.year == 2021).order_by(Invoice.sequence)))
-            docs = [invoice_document(session, i, needs=ADDRESS + EINVOICE) for i in invoices]
+        # the documents as `export year` makes them: every invoice and credit note numbered in 2021
+        # (with the e-invoice addresses), the estimate letters, the members' annual reports
+        with Ledger(url, "bench", readonly=True) as ledger, ledger.read() as session:
+            docs = invoice_documents(session, select_invoices(session, year=2021), einvoice=True)
             letters = estimate_letters(session, 2021, dt.date(2021, 8, 31))
-            reports = [annual_report_document(session, 2021, d.buyer.code, dt.date(2022, 3, 31))
-                       for d in docs[:21]]
-        engine.dispose()
-        from osuus.agreement import load_agreement
-        from osuus.engine import allocate
-
-        allocation = allocate(load_agreement(ROOT / "agreements" / "pirkanmaa-2021.toml")[0])
+            reports = annual_report_documents(session, 2021, dt.date(2022, 3, 31))
+        allocation = allocate_file(ROOT / "agreements" / "pirkanmaa-2021.toml")
 
         peppol = [peppol_xml(d) for d in docs]
         finvoice = [finvoice_xml(d) for d in docs]

@@ -18,16 +18,18 @@ What it measures:
      agreements/pirkanmaa-2021.toml, generated deterministically (random.Random(2021)),
      spread over the working days of the 12 months; its size.
   2. for each database, on a freshly migrated one with the agreement added:
-     a. `ledger.import_events` of the file in one transaction, commit included, in a
-        child process: wall time and the child's peak RSS (os.wait4 rusage, i.e.
-        getrusage of that child alone); aims: within 2× the bare bulk insert, peak < 1 GB;
+     a. `osuus.services.imports.import_events` of the file (its one transaction,
+        commit included) in a child process: wall time and the child's peak RSS
+        (os.wait4 rusage, i.e. getrusage of that child alone); aims: within 2× the
+        bare bulk insert, peak < 1 GB;
      b. two baselines in child processes, each into a fresh database: the same rows
         as the import writes, already parsed into dicts (parsing untimed), and the
         CSV read with the csv module and converted to Decimal/date without the
         osuus checks (timed with the insert); both inserted with SQLAlchemy Core
         `insert()` executemany in chunks of 5 000, same driver and same table;
-     c. `event_sums` alone (the GROUP BY in SQL: the statement is captured and shown
-        to hold GROUP BY), `run_invoices` of 2021-01 (issue date 2021-02-01) over the
+     c. `osuus.store.queries.event_sums` alone (the GROUP BY in SQL: the statement is
+        captured and shown to hold GROUP BY), `osuus.services.invoicing.run_period` of
+        2021-01 (issue date 2021-02-01; its one transaction, commit included) over the
         stored events, and on a fresh database with the same events imported (that
         import runs under tracemalloc: its peak of traced Python memory is the second
         memory figure), the run of 2021-12 first, which bills all 12 months at once;
@@ -75,8 +77,12 @@ from sqlalchemy import event as sa_event, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from osuus.agreement import load_agreement  # noqa: E402
-from osuus.billing.periods import parse_period  # noqa: E402
-from osuus.store import db, ledger  # noqa: E402
+from osuus.calendar import Period  # noqa: E402
+from osuus.services.agreements import add_agreement  # noqa: E402
+from osuus.services.imports import import_events  # noqa: E402
+from osuus.services.invoicing import run_period  # noqa: E402
+from osuus.services.ledger import Ledger, now  # noqa: E402
+from osuus.store import db, queries  # noqa: E402
 from osuus.store.tables import ImportBatch, ServiceEvent  # noqa: E402
 
 AGREEMENT = ROOT / "agreements" / "pirkanmaa-2021.toml"
@@ -123,10 +129,10 @@ def write_events(path: Path, n: int, seed: int = SEED) -> dict[str, Any]:
         raise SystemExit(f"{AGREEMENT}: {problems[0]}")
     rng = random.Random(seed)
     members = list(agreement.municipalities)
-    population = agreement.keys["asukasluku"].values
+    population = agreement.keys["asukasluku"].values  # by municipality code
     codes = [m.code for m in members]
-    host_code = agreement.host_municipality.code
-    muni_cum = list(itertools.accumulate(int(population[m.name]) for m in members))
+    host_code = agreement.host
+    muni_cum = list(itertools.accumulate(int(population[code]) for code in codes))
     components = list(COMPONENT_SHARE)
     comp_cum = list(itertools.accumulate(COMPONENT_SHARE.values()))
     days = workdays(YEAR)
@@ -259,12 +265,8 @@ def prepare(target: Target, label: str) -> tuple[str, float]:
     start = time.perf_counter()
     db.upgrade(url)
     migrated = time.perf_counter() - start
-    engine = db.make_engine(url)
-    try:
-        with db.session_factory(engine)() as session, session.begin():
-            ledger.add_agreement(session, AGREEMENT, ACTOR)
-    finally:
-        engine.dispose()
+    with Ledger(url, ACTOR) as ledger:
+        add_agreement(ledger, AGREEMENT)
     return url, migrated
 
 
@@ -287,10 +289,7 @@ def _current_rss_mb() -> float | None:
 
 
 def child_import(args: argparse.Namespace) -> dict[str, Any]:
-    engine = db.make_engine(args.url)
-    factory = db.session_factory(engine)
-    with engine.connect():
-        pass  # the pool's first connection (and SQLite's pragmas) before the clock starts
+    ledger = Ledger(args.url, ACTOR)  # opening it checks the schema: the pool's first connection before the clock
     gc.collect()
     out: dict[str, Any] = {"rss_before_mb": _current_rss_mb(), "maxrss_before_mb": _rss_mb()}
     profiler = cProfile.Profile() if args.profile else None
@@ -299,8 +298,7 @@ def child_import(args: argparse.Namespace) -> dict[str, Any]:
     start = time.perf_counter()
     if profiler:
         profiler.enable()
-    with factory() as session, session.begin():
-        result = ledger.import_events(session, Path(args.csv), ACTOR)
+    result = import_events(ledger, Path(args.csv))
     if profiler:
         profiler.disable()
     out["seconds"] = time.perf_counter() - start
@@ -308,7 +306,7 @@ def child_import(args: argparse.Namespace) -> dict[str, Any]:
         out["traced_peak_mb"] = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
     out.update(rows=result.rows, added=result.added, maxrss_mb=_rss_mb())
-    engine.dispose()
+    ledger.close()
     if profiler:
         for sort in ("tottime", "cumulative"):
             buf = io.StringIO()
@@ -323,7 +321,7 @@ def child_import(args: argparse.Namespace) -> dict[str, Any]:
 def _new_batch(factory) -> int:
     with factory() as session, session.begin():
         batch = ImportBatch(kind="events", file_name="baseline.csv", content_hash="0" * 64, rows=0, added_rows=0,
-                            imported_at=ledger.now(), imported_by=ACTOR)
+                            imported_at=now(), imported_by=ACTOR)
         session.add(batch)
         session.flush()
         return batch.id
@@ -449,28 +447,22 @@ def run_child(mode: str, url: str, csv_path: Path, *extra: str) -> dict[str, Any
 # --------------------------------------------------------------------------
 
 def time_event_sums(url: str, until: dt.date, runs: int = 3) -> dict[str, Any]:
-    """event_sums alone (read only, rolled back), `runs` times; the statements it sent, captured."""
-    engine = db.make_engine(url)
+    """event_sums alone (in a read-only `Ledger.read()`), `runs` times; the statements it sent, captured."""
     statements: list[str] = []
 
     def capture(conn, cursor, statement, parameters, context, executemany):
         statements.append(statement)
 
     times, groups, events = [], 0, 0
-    try:
-        sa_event.listen(engine, "before_cursor_execute", capture)
+    with Ledger(url, ACTOR, readonly=True) as ledger:
+        sa_event.listen(ledger.engine, "before_cursor_execute", capture)
         for _ in range(runs):
-            with db.session_factory(engine)() as session:
-                with session.begin():
-                    statements.clear()
-                    start = time.perf_counter()
-                    sums = ledger.event_sums(session, until)
-                    times.append(time.perf_counter() - start)
-                    session.rollback()
+            with ledger.read() as session:
+                statements.clear()
+                start = time.perf_counter()
+                sums = queries.event_sums(session, until)
+                times.append(time.perf_counter() - start)
             groups, events = len(sums), sum(s.events for s in sums)
-    finally:
-        sa_event.remove(engine, "before_cursor_execute", capture)
-        engine.dispose()
     aggregate = [s for s in statements if "GROUP BY" in s.upper()]
     return {"seconds": statistics.median(times), "first": times[0], "times": times, "groups": groups,
             "events": events, "statements": len(statements), "grouped_in_sql": bool(aggregate),
@@ -478,10 +470,11 @@ def time_event_sums(url: str, until: dt.date, runs: int = 3) -> dict[str, Any]:
 
 
 def time_run(url: str, period: str, issue: dt.date) -> dict[str, Any]:
-    """run_invoices in one transaction, commit included; the time of its slowest statements too."""
-    engine = db.make_engine(url)
+    """run_period (its own transaction, commit included); the time of its slowest statements and
+    of the commit (from the engine's commit event to the end) too."""
     timings: list[tuple[float, str]] = []
     started: list[float] = []
+    committed: list[float] = []
 
     def before(conn, cursor, statement, parameters, context, executemany):
         started.append(time.perf_counter())
@@ -489,21 +482,15 @@ def time_run(url: str, period: str, issue: dt.date) -> dict[str, Any]:
     def after(conn, cursor, statement, parameters, context, executemany):
         timings.append((time.perf_counter() - started.pop(), " ".join(statement.split())))
 
-    sa_event.listen(engine, "before_cursor_execute", before)
-    sa_event.listen(engine, "after_cursor_execute", after)
-    try:
-        with db.session_factory(engine)() as session:
-            start = time.perf_counter()
-            with session.begin():
-                result = ledger.run_invoices(session, parse_period(period), issue, ACTOR)
-                commit_start = time.perf_counter()
-            seconds = time.perf_counter() - start
-            commit = time.perf_counter() - commit_start
-            total = sum((i.total for i in result.invoices), Decimal(0))
-    finally:
-        sa_event.remove(engine, "before_cursor_execute", before)
-        sa_event.remove(engine, "after_cursor_execute", after)
-        engine.dispose()
+    with Ledger(url, ACTOR) as ledger:  # opened (and its schema checked) before the clock
+        sa_event.listen(ledger.engine, "before_cursor_execute", before)
+        sa_event.listen(ledger.engine, "after_cursor_execute", after)
+        sa_event.listen(ledger.engine, "commit", lambda conn: committed.append(time.perf_counter()))
+        start = time.perf_counter()
+        result = run_period(ledger, Period.parse(period), issue)
+        end = time.perf_counter()
+    seconds, commit = end - start, end - committed[-1]
+    total = sum((i.total for i in result.invoices), Decimal(0))
     slowest = sorted(timings, reverse=True)[:3]
     return {"seconds": seconds, "invoices": len(result.invoices), "events": result.events_billed,
             "total": str(total), "created": result.created, "commit": commit, "statements": len(timings),
@@ -569,7 +556,7 @@ def bench_database(target: Target, csv_path: Path, facts: dict[str, Any], args: 
         if until.month == 1:
             print(f"     SQL: {sums['sql'][:400]}")
     jan = time_run(url, f"{YEAR}-01", dt.date(YEAR, 2, 1))
-    row("c. run_invoices 2021-01 (issue 2021-02-01), incl. commit", f"{jan['seconds']:.2f} s")
+    row("c. run_period 2021-01 (issue 2021-02-01), incl. commit", f"{jan['seconds']:.2f} s")
     print(f"     {jan['invoices']} invoices, {count(jan['events'])} events billed "
           f"(expected {count(facts['by_month'][0])}), total {jan['total']} €")
     show_statements(jan)
@@ -594,7 +581,7 @@ def bench_database(target: Target, csv_path: Path, facts: dict[str, Any], args: 
     row("c. event_sums(until 2021-12-31) alone, fresh db", f"{sums['seconds']:.3f} s")
     year = time_run(url, f"{YEAR}-12", dt.date(YEAR + 1, 1, 3))
     judged = n >= AIM_YEAR_EVENTS  # fixed costs make a scaled-down aim meaningless: judged at 1M events only
-    row("c. run_invoices 2021-12 first: all 12 months, incl. commit", f"{year['seconds']:.2f} s",
+    row("c. run_period 2021-12 first: all 12 months, incl. commit", f"{year['seconds']:.2f} s",
         f"< {AIM_YEAR_RUN_S:g} s" + ("" if judged else " at 1M events"),
         ("ok" if year["seconds"] < AIM_YEAR_RUN_S else "MISSED") if judged else "")
     print(f"     {year['invoices']} invoices, {count(year['events'])} events billed (expected {count(n)}), "

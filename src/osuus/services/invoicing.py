@@ -55,6 +55,7 @@ def views(session: Session, invoices: Iterable[Invoice]) -> list[InvoiceView]:
     invoices = list(invoices)
     lines = queries.lines_of(session, [i.id for i in invoices])
     numbers = queries.invoice_numbers(session, [i.credited_invoice_id for i in invoices])
+    credited_by = queries.credit_note_numbers(session, [i.id for i in invoices if i.kind is DocumentKind.INVOICE])
     credited_dates = {i.credited_invoice_id: session.get(Invoice, i.credited_invoice_id).issue_date
                       for i in invoices if i.credited_invoice_id}
     versions: dict[int, int] = {}
@@ -67,11 +68,10 @@ def views(session: Session, invoices: Iterable[Invoice]) -> list[InvoiceView]:
 
                 versions[i.agreement_version_id] = session.get(AgreementVersion, i.agreement_version_id).year
             year = versions[i.agreement_version_id]
-        credit = queries.credit_note_of(session, i.id) if i.kind is DocumentKind.INVOICE else None
         out.append(InvoiceView(
             i.number, i.kind, i.municipality, i.period, i.issue_date, i.due_date, i.reference, i.total,
             tuple(lines.get(i.id, ())), year, numbers.get(i.credited_invoice_id, ""),
-            credited_dates.get(i.credited_invoice_id), credit.number if credit else "", i.reason or ""))
+            credited_dates.get(i.credited_invoice_id), credited_by.get(i.id, ""), i.reason or ""))
     return out
 
 

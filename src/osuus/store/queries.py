@@ -206,6 +206,17 @@ def credit_note_of(session: Session, invoice_id: int) -> Invoice | None:
     return session.scalar(select(Invoice).where(Invoice.credited_invoice_id == invoice_id))
 
 
+def credit_note_numbers(session: Session, invoice_ids: Iterable[int]) -> dict[int, str]:
+    """The number of the credit note of each of these invoices that has one."""
+    ids = [i for i in set(invoice_ids) if i is not None]
+    out: dict[int, str] = {}
+    for chunk in range(0, len(ids), 500):
+        rows = session.execute(select(Invoice.credited_invoice_id, Invoice.number)
+                               .where(Invoice.credited_invoice_id.in_(ids[chunk:chunk + 500])))
+        out.update((credited, number) for credited, number in rows)
+    return out
+
+
 def next_sequence(session: Session, host: str, year: int) -> InvoiceCounter:
     counter = session.scalar(select(InvoiceCounter).where(InvoiceCounter.host == host, InvoiceCounter.year == year)
                              .with_for_update())
