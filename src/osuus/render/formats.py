@@ -65,7 +65,10 @@ class Formats:
         q = value.quantize(quantum, context=_HALF_UP)
         if q == 0:
             q = abs(q)  # no "-0"
-        return f"{q:,.{places}f}".translate({44: "\x00", 46: self.decimal}).replace("\x00", self.group)
+        text = f"{q:,.{places}f}"
+        if self.decimal == ".":
+            return text if self.group == "," else text.replace(",", self.group)
+        return text.replace(".", "\x00").replace(",", self.group).replace("\x00", self.decimal)
 
     def amount(self, value: Decimal) -> str:
         """Money as a plain figure with cents: `1 234,56`."""
