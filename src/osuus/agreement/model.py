@@ -262,6 +262,30 @@ class Party(NamedTuple):
     path: str = ""  # its key path in the file: parties.<name as written>
 
 
+#: How advances are billed in a year whose own agreement is not stored yet.
+ADVANCES_WITHOUT_AGREEMENT = ("refuse", "last_agreement", "estimate")
+#: How the credit of a credit note is settled.
+CREDIT_SETTLEMENT = ("offset", "refund")
+
+
+class WithoutAgreement(NamedTuple):
+    """What the next year is billed by until its own agreement is stored (this agreement's rule
+    for the year after it): `refuse` to invoice (the default), or bill the advances by the
+    last agreement or by the year's stored estimate."""
+
+    advances: str = "refuse"
+    reference: str = ""
+
+
+class CreditSettlement(NamedTuple):
+    """How the credit of a credit note reaches the member: deducted from its next payment
+    (`offset`, the default) or paid back to its account (`refund`). A credit note asks for no
+    payment either way."""
+
+    settled_by: str = "offset"
+    reference: str = ""
+
+
 class Billing(NamedTuple):
     """How the agreement's money is invoiced during the year."""
 
@@ -274,6 +298,11 @@ class Billing(NamedTuple):
     reference: str = ""
     vat: Vat = Vat()
     reference_form: str = "national"  # payment reference: "national" (viitenumero) or "rf" (ISO 11649)
+    without_agreement: WithoutAgreement = WithoutAgreement()
+    # a settlement smaller than this (in euros, either way) is carried to the next invoice
+    # rather than sent on a document of its own
+    settlement_minimum: Sourced | None = None
+    credits: CreditSettlement = CreditSettlement()
 
 
 class Agreement(NamedTuple):

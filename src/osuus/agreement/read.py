@@ -24,10 +24,13 @@ from decimal import Decimal
 from typing import Any, Callable
 
 from osuus.agreement.model import (
+    ADVANCES_WITHOUT_AGREEMENT,
+    CREDIT_SETTLEMENT,
     UNITS,
     Agreement,
     Billing,
     Component,
+    CreditSettlement,
     CountKey,
     DerivedKey,
     EventPricing,
@@ -46,6 +49,7 @@ from osuus.agreement.model import (
     Travel,
     UnitComponent,
     Vat,
+    WithoutAgreement,
     frozen_map,
 )
 from osuus.agreement.toml_lines import SourceLines
@@ -690,7 +694,8 @@ def _billing(raw: Any, r: _Reader, components: dict[str, Component], declared: d
     path = ("billing",)
     section = r.table(raw, path)
     r.fields(section, path, {"period", "payment_terms_days", "advance", "events", "travel",
-                             "interpretation_reference", "reference", "vat", "reference_form"})
+                             "interpretation_reference", "reference", "vat", "reference_form",
+                             "without_agreement", "settlement_minimum", "credits"})
     period = section.get("period", "month")
     if period not in ("month", "quarter"):
         r.problem(path + ("period",), f"expected 'month' or 'quarter', found {period!r}", "agreement.type")
@@ -731,9 +736,36 @@ def _billing(raw: Any, r: _Reader, components: dict[str, Component], declared: d
         r.problem(path + ("reference_form",), f"expected 'national' (viitenumero) or 'rf' (ISO 11649), found "
                   f"{reference_form!r}", "agreement.type")
         reference_form = "national"
+    minimum = r.sourced(section, path, "settlement_minimum", required=False)
+    if minimum is not None and minimum.value < 0:
+        r.problem(path + ("settlement_minimum",), f"expected an amount of euros, 0 or more, found {minimum.value}",
+                  "agreement.type")
+        minimum = None
     return Billing(period, terms, advance, frozen_map(events), travel,
                    r.text(section, path, "interpretation_reference"), r.text(section, path, "reference"),
-                   _vat(section.get("vat"), r), reference_form)
+                   _vat(section.get("vat"), r), reference_form,
+                   WithoutAgreement(*_choice(section, r, "without_agreement", "advances", ADVANCES_WITHOUT_AGREEMENT)),
+                   minimum,
+                   CreditSettlement(*_choice(section, r, "credits", "settled_by", CREDIT_SETTLEMENT)))
+
+
+def _choice(section: dict, r: _Reader, table: str, field: str, choices: tuple[str, ...]) -> tuple[str, str]:
+    """`[billing.TABLE]` with `FIELD = one of choices` (the first is the default) and its clause."""
+    if table not in section:
+        return choices[0], ""
+    path = ("billing", table)
+    item = r.table(section[table], path)
+    r.fields(item, path, {field, "reference"})
+    value = r.text(item, path, field, default=choices[0])
+    if value not in choices:
+        r.problem(path + (field,), "expected " + ", ".join(f"'{c}'" for c in choices[:-1]) +
+                  f" or '{choices[-1]}', found {value!r}", "agreement.type")
+        value = choices[0]
+    reference = r.text(item, path, "reference")
+    if value != choices[0] and not reference:
+        r.problem(path + ("reference",), f"missing field 'reference': the clause that says '{value}'",
+                  "agreement.missing")
+    return value, reference
 
 
 def _vat(raw: Any, r: _Reader) -> Vat:
