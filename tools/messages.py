@@ -4,6 +4,7 @@
     python tools/messages.py --plural KEY "{count} tapahtuma" "{count} tapahtumaa" "{count} händelse" \
         "{count} händelser" "{count} event" "{count} events"
     python tools/messages.py --batch FILE   # lines: KEY<TAB>fi<TAB>sv<TAB>en
+    python tools/messages.py --delete KEY...
 
 The .po files (src/osuus/render/locale/*/LC_MESSAGES/osuus.po) are the source;
 this only saves typing the same key three times. Entries stay sorted by key.
@@ -57,6 +58,15 @@ def save(lang: str, catalog: Catalog) -> None:
 
 
 def main(argv: list[str]) -> None:
+    # several people (or agents) may add messages at once: one at a time reads, changes and writes
+    import fcntl
+
+    with open(LOCALE_DIR / ".messages.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _change(argv)
+
+
+def _change(argv: list[str]) -> None:
     catalogs = {lang: load(lang) for lang in LANGUAGES}
     entries: list[tuple[str, tuple]] = []
     if argv[0] == "--batch":
@@ -70,6 +80,11 @@ def main(argv: list[str]) -> None:
                 entries.append((key, ((texts[0], texts[1]), (texts[2], texts[3]), (texts[4], texts[5]))))
             else:
                 raise SystemExit(f"bad line (need 3 or 6 texts): {line}")
+    elif argv[0] == "--delete":
+        for catalog in catalogs.values():
+            for key in argv[1:]:
+                catalog.delete(key)
+                catalog.delete((key, key))
     elif argv[0] == "--plural":
         key, *texts = argv[1:]
         entries.append((key, ((texts[0], texts[1]), (texts[2], texts[3]), (texts[4], texts[5]))))
