@@ -1,8 +1,9 @@
 """The `osuus` command: parse what was asked, call one use case, render its result.
 
-The commands live in three modules, by what they work on: `allocation` (an
+The commands live in four modules, by what they work on: `allocation` (an
 agreement file: check, allocate, explain), `ledger` (the database and the yearly
-cycle), `export` (documents and their validation); `edge` holds what they share,
+cycle), `audit` (the change log: verify, checkpoint, log), `export` (documents
+and their validation); `edge` holds what they share,
 the Typer app among it. A run imports the module of the command asked for and
 no other (heavy libraries are imported inside the commands that need them), so
 that start-up stays quick; `osuus.cli.app` is the app with every command.
@@ -16,12 +17,12 @@ import sys
 #: The module of each command (a command of a group by the group's name).
 MODULES = {
     "check": "allocation", "allocate": "allocation", "explain": "allocation",
-    "db": "ledger", "agreement": "ledger", "import": "ledger", "audit": "ledger", "estimate": "ledger",
+    "db": "ledger", "agreement": "ledger", "import": "ledger", "estimate": "ledger",
     "invoice": "ledger", "invoices": "ledger", "credit": "ledger", "close-year": "ledger", "report": "ledger",
-    "export": "export", "validate": "export",
+    "export": "export", "validate": "export", "audit": "audit",
 }
 #: The order the modules' commands are listed in by `osuus --help`.
-ORDER = ("allocation", "ledger", "export")
+ORDER = ("allocation", "ledger", "audit", "export")
 #: The options of the whole command line that take a value.
 _VALUED = {"--language"}
 

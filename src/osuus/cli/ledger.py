@@ -15,7 +15,7 @@ from typing import Optional
 
 import typer
 
-from osuus.cli.edge import DB_OPTION, EXIT_PROBLEMS, app, lang, ledger, n, parse_date, refuse, stderr, t, width
+from osuus.cli.edge import DB_OPTION, app, lang, ledger, parse_date, refuse, t, width
 
 class Fmt(str, enum.Enum):
     text = "text"
@@ -25,11 +25,9 @@ class Fmt(str, enum.Enum):
 db_app = typer.Typer(help=t("cli.help.db"), no_args_is_help=True)
 agreement_app = typer.Typer(help=t("cli.help.agreement"), no_args_is_help=True)
 import_app = typer.Typer(help=t("cli.help.import"), no_args_is_help=True)
-audit_app = typer.Typer(help=t("cli.help.audit"), no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(agreement_app, name="agreement")
 app.add_typer(import_app, name="import")
-app.add_typer(audit_app, name="audit")
 
 
 def _text():
@@ -62,7 +60,7 @@ def _name_of(opened):
 
 
 # --------------------------------------------------------------------------
-# db, agreement, audit
+# db, agreement
 # --------------------------------------------------------------------------
 
 @db_app.command("upgrade", help=t("cli.help.db_upgrade"))
@@ -88,29 +86,6 @@ def agreement_list(db: Optional[str] = DB_OPTION) -> None:
 
     with ledger(db) as opened:
         print(_text().agreements(list_agreements(opened)), end="")
-
-
-@audit_app.command("verify", help=t("cli.help.audit_verify"))
-def audit_verify(db: Optional[str] = DB_OPTION) -> None:
-    from osuus.services.audit import verify
-
-    with ledger(db) as opened:
-        result = verify(opened)
-    if result.broken:
-        for b in result.broken:
-            stderr(b)
-        stderr(n("cli.audit.broken", len(result.broken)))
-        raise typer.Exit(EXIT_PROBLEMS)
-    print(n("cli.audit.intact", result.records))
-
-
-@audit_app.command("log", help=t("cli.help.audit_log"))
-def audit_log(db: Optional[str] = DB_OPTION,
-              limit: int = typer.Option(50, help=t("cli.option.limit"))) -> None:
-    from osuus.services.audit import newest
-
-    with ledger(db) as opened:
-        print(_text().audit_log(newest(opened, limit)), end="")
 
 
 # --------------------------------------------------------------------------
