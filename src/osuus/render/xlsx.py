@@ -1,8 +1,10 @@
 """Excel workbook: one sheet per appendix table, the inputs, and the reasons.
 
 Numbers are written as numbers (money rounded to the cent) with number
-formats, so the workbook can be summed and checked. The file is written to a
-temporary name and moved into place, so a failure leaves nothing behind.
+formats, so the workbook can be summed and checked. Texts are text cells, never
+formulas, also those that begin with `=`, `+`, `-`, `@`, a tab or a carriage return.
+The file is written to a temporary name and moved into place, so a failure leaves
+nothing behind.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from osuus.agreement.model import CountKey, DerivedKey, FixedKey, MixKey, PoolComponent
 from osuus.engine import Allocation
 from osuus.money import CENT, round_to
+from osuus.render.csv_out import FORMULA_START
 from osuus.render.i18n import catalogue
 from osuus.render.layout import COUNT, EUR, EUR2, PCT, QTY, RATE, Cell, layout
 
@@ -26,6 +29,20 @@ _FORMATS = {
     PCT: "0.0 %",
     RATE: "0.0 %",
 }
+
+
+def _append(ws, values) -> None:
+    """A row of cells; a text is a text cell, never a formula (OWASP's CSV-injection advice:
+    openpyxl would store a text that starts with "=" as a formula, and one such as "#REF!" as
+    an error). Numbers stay numbers."""
+    values = list(values)
+    ws.append(values)
+    for column, value in enumerate(values, start=1):
+        if isinstance(value, str):
+            cell = ws.cell(ws.max_row, column)
+            if cell.data_type != "s" or value.startswith(FORMULA_START):
+                cell.data_type = "s"
+                cell.quotePrefix = True  # and Excel keeps it a text when the cell is edited
 
 
 def _value(cell: Cell):
@@ -48,21 +65,21 @@ def build_workbook(allocation: Allocation, lang: str = "fi"):
     bold = Font(bold=True)
     for sheet in layout(allocation, lang):
         ws = wb.create_sheet(title=(sheet.caption or sheet.id)[:31])
-        ws.append([f"{sheet.caption}: {sheet.title}"])
+        _append(ws, [f"{sheet.caption}: {sheet.title}"])
         ws["A1"].font = Font(bold=True, size=13)
-        ws.append([sheet.reference])
+        _append(ws, [sheet.reference])
         width = 0
         for block in sheet.blocks:
-            ws.append([])
-            ws.append([block.title])
+            _append(ws, [])
+            _append(ws, [block.title])
             ws.cell(ws.max_row, 1).font = bold
-            ws.append(block.header)
+            _append(ws, block.header)
             for cell in ws[ws.max_row]:
                 cell.font = bold
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
             first_total = len(block.rows) - block.total_rows
             for n, row in enumerate(block.rows):
-                ws.append([_value(c) for c in row])
+                _append(ws, [_value(c) for c in row])
                 for j, c in enumerate(row, start=1):
                     target = ws.cell(ws.max_row, j)
                     if isinstance(c.value, Decimal):
@@ -80,7 +97,7 @@ def build_workbook(allocation: Allocation, lang: str = "fi"):
 
 
 def _header(ws, bold, values) -> None:
-    ws.append(values)
+    _append(ws, values)
     for cell in ws[ws.max_row]:
         cell.font = bold
 
@@ -93,18 +110,18 @@ def _inputs_sheet(wb, allocation: Allocation, bold, lang: str) -> None:
         return c.t(f"xlsx.{message}", **params)
 
     ws = wb.create_sheet(t("inputs"))
-    ws.append([agreement.title.get(lang)])
+    _append(ws, [agreement.title.get(lang)])
     ws["A1"].font = bold
-    ws.append([t("agreement"), agreement.id, t("year"), agreement.year, t("host"), agreement.name_of(agreement.host, lang)])
-    ws.append([t("source"), agreement.source])
-    ws.append([])
+    _append(ws, [t("agreement"), agreement.id, t("year"), agreement.year, t("host"), agreement.name_of(agreement.host, lang)])
+    _append(ws, [t("source"), agreement.source])
+    _append(ws, [])
     count_keys = [k for k in agreement.keys.values() if isinstance(k, (CountKey, DerivedKey))]
     _header(ws, bold, [t("municipality"), t("code"), t("name_sv"), t("business_id"),
                        *(k.label.get(lang) for k in count_keys)])
     for m in agreement.municipalities:
-        ws.append([m.name, m.code, m.name_sv, m.business_id,
+        _append(ws, [m.name, m.code, m.name_sv, m.business_id,
                    *(allocation.key_values[k.name][m.code].normalize() for k in count_keys)])
-    ws.append([])
+    _append(ws, [])
     _header(ws, bold, [t("key"), t("kind"), t("date"), t("source"), t("clause")])
     for k in agreement.keys.values():
         detail = ""
@@ -115,31 +132,31 @@ def _inputs_sheet(wb, allocation: Allocation, bold, lang: str) -> None:
         elif isinstance(k, FixedKey):
             detail = t("fixed")
         date = getattr(k, "date", None)
-        ws.append([k.label.get(lang), k.kind, date.isoformat() if date else "", getattr(k, "source", "") or detail,
+        _append(ws, [k.label.get(lang), k.kind, date.isoformat() if date else "", getattr(k, "source", "") or detail,
                    k.reference])
-    ws.append([])
+    _append(ws, [])
     _header(ws, bold, [t("parameter"), t("value"), t("clause")])
     for p in agreement.parameters.values():
-        ws.append([p.label.get(lang), p.value, p.reference])
+        _append(ws, [p.label.get(lang), p.value, p.reference])
         ws.cell(ws.max_row, 2).number_format = "0.0 %" if p.unit == "ratio" else "#,##0.00"
-    ws.append([])
+    _append(ws, [])
     _header(ws, bold, [t("component"), t("kind"), t("cost_or_price"), t("total_cost"), t("key_or_quantity"),
                        t("clause")])
     for comp in agreement.components.values():
         result = allocation.components[comp.id]
         if isinstance(comp, PoolComponent):
-            ws.append([comp.label.get(lang), t("pool"), comp.cost.value, round_to(result.total.value, CENT), comp.key,
+            _append(ws, [comp.label.get(lang), t("pool"), comp.cost.value, round_to(result.total.value, CENT), comp.key,
                        comp.reference])
         else:
             prices = "; ".join(f"{key}: {price}" for key, price, _ in comp.priced_quantities())
-            ws.append([comp.label.get(lang), t("unit"), prices, round_to(result.total.value, CENT),
+            _append(ws, [comp.label.get(lang), t("unit"), prices, round_to(result.total.value, CENT),
                        str(comp.quantity), comp.reference])
         ws.cell(ws.max_row, 4).number_format = "#,##0.00"
     if agreement.reductions:
-        ws.append([])
+        _append(ws, [])
         _header(ws, bold, [t("reduction"), t("rate"), t("components"), t("absorbed_by"), t("clause")])
         for r in agreement.reductions:
-            ws.append([agreement.name_of(r.municipality, lang), r.rate, ", ".join(r.components),
+            _append(ws, [agreement.name_of(r.municipality, lang), r.rate, ", ".join(r.components),
                        t(f"absorbed_by_{r.absorbed_by}"), r.reference])
             ws.cell(ws.max_row, 2).number_format = "0 %"
     ws.column_dimensions["A"].width = 40
@@ -157,7 +174,7 @@ def _reasons_sheet(wb, allocation: Allocation, bold, lang: str) -> None:
     for m in agreement.codes:
         for t, figures in allocation.explain(m):
             for f in figures:
-                ws.append([agreement.name_of(m, lang), t.table.caption.get(lang) or t.table.id, e.label(f),
+                _append(ws, [agreement.name_of(m, lang), t.table.caption.get(lang) or t.table.id, e.label(f),
                            e.formula(f), round_to(f.value, CENT), e.basis(f)])
                 ws.cell(ws.max_row, 5).number_format = "#,##0.00"
     ws.column_dimensions["C"].width = 40
