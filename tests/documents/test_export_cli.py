@@ -113,6 +113,6 @@ def test_an_output_that_is_a_file_is_refused(walkthrough_url, tmp_path):
     taken = tmp_path / "taken.txt"
     taken.write_text("not a folder")
     for output in (taken, taken / "inside"):
-        proc = osuus("export", "pdf", "2021-00001", "-o", str(output), url=walkthrough_url)
-        assert proc.returncode == 2 and "is a file" in proc.stderr, proc.stderr
+        proc = osuus("--language", "en", "export", "pdf", "2021-00001", "-o", str(output), url=walkthrough_url)
+        assert proc.returncode == 2 and f"[--output] {taken} is a file" in proc.stderr, proc.stderr
     assert taken.read_text() == "not a folder"

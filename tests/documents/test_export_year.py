@@ -36,10 +36,13 @@ def test_export_year_writes_everything_once_and_the_same_again(walkthrough_url, 
     assert kinds.count(("tables", "pdf")) == 1
     assert not any(r["municipality"] == "837" for r in rows)  # the host receives nothing
 
-    # the same export again writes the same bytes (deterministic documents, same index)
+    # the same export again is refused (the files exist) and, with --force, writes the same bytes
     first = index.read_bytes()
+    refused = osuus("export", "year", "2021", "--output", str(out), "--date", "2022-03-31", "--no-validate",
+                    url=walkthrough_url)
+    assert refused.returncode == 2 and "--force" in refused.stderr, refused.stderr
     again = osuus("export", "year", "2021", "--output", str(out), "--date", "2022-03-31", "--no-validate",
-                  url=walkthrough_url)
+                  "--force", url=walkthrough_url)
     assert again.returncode == 0, again.stderr
     assert index.read_bytes() == first
 

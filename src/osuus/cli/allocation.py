@@ -16,7 +16,6 @@ import typer
 from osuus.cli.edge import (
     DB_OPTION,
     app,
-    check_output,
     fail,
     lang,
     ledger,
@@ -66,28 +65,46 @@ def allocate(
     agreement: Path = typer.Argument(..., help=t("cli.arg.agreement")),
     format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f", help=t("cli.option.format")),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help=t("cli.option.output_file")),
+    force: bool = typer.Option(False, "--force", help=t("cli.option.force")),
 ) -> None:
     if format is OutputFormat.xlsx and output is None:
         refuse("--format xlsx needs --output FILE.xlsx", "--output")
-    check_output(output)
+    if output is not None:  # a taken name or a missing folder costs no computing
+        from osuus.cli.files import file_problems
+
+        problems = file_problems(output, force=force)
+        if problems:
+            fail(problems, "output")
     allocation = _allocation(agreement)
     if format is OutputFormat.json:
         from osuus.render.json_out import allocation_to_json
 
-        write_text(json.dumps(allocation_to_json(allocation), ensure_ascii=False, indent=2) + "\n", output)
+        _write(json.dumps(allocation_to_json(allocation), ensure_ascii=False, indent=2) + "\n", output, force)
     elif format is OutputFormat.csv:
         from osuus.render.csv_out import allocation_to_csv
 
-        write_text(allocation_to_csv(allocation), output)
+        _write(allocation_to_csv(allocation), output, force)
     elif format is OutputFormat.xlsx:
-        from osuus.render.xlsx import write_workbook
+        from osuus.render.xlsx import workbook_bytes
 
-        write_workbook(allocation, output, lang())
+        _write(workbook_bytes(allocation, lang()), output, force)
         stderr(t("cli.written", path=output))
     else:
         from osuus.render.terminal import allocation_text
 
-        write_text(allocation_text(allocation, lang(), None if output else width()), output)
+        _write(allocation_text(allocation, lang(), None if output else width()), output, force)
+
+
+def _write(content: str | bytes, output: Optional[Path], force: bool) -> None:
+    """To stdout, or to the file `output` (cli/files.py: a fresh temporary file renamed into
+    place; an existing file only with --force; a link never written through)."""
+    if output is None:
+        write_text(content, None)
+        return
+    from osuus.cli.files import write_file
+
+    with problems_exit("output"):
+        write_file(output, content.encode("utf-8") if isinstance(content, str) else content, force=force)
 
 
 @app.command(help=t("cli.help.explain"))

@@ -3,11 +3,13 @@
 Documents are read from the ledger and written to a folder; nothing in the
 ledger changes. A missing field of a party (an address, an e-invoice address,
 the host's account) is reported for every party at once, with exit status 2,
-before any file is written.
+before any file is written. A command's files are written all or none, never
+through a link, and an existing file is replaced only with --force (cli/files.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import sys
 from pathlib import Path
@@ -46,14 +48,34 @@ class Lang(str, enum.Enum):
 
 
 def _folder(value: Path) -> Path:
-    """The output folder may be new (it is made), but not a file nor inside one."""
-    existing = next((p for p in (value, *value.parents) if p.exists()), None)
-    if existing is not None and not existing.is_dir():
-        raise typer.BadParameter(f"{existing} is a file: expected a folder (made if missing)")
+    """The output folder may be new (it is made), but not a file nor inside one: refused
+    before the ledger is read."""
+    from osuus.cli.files import folder_problems
+
+    problems = folder_problems(value)
+    if problems:
+        fail(problems, "output_files")
     return value
 
 
+@contextlib.contextmanager
+def _output(folder: Path, force: bool):
+    """The command's files (cli/files.py): all of them in place when the block ends, or none
+    and exit 2 with the path and the reason."""
+    from osuus.cli.files import OutputFiles, OutputProblems
+    from osuus.problems import ProblemsError
+
+    try:
+        with OutputFiles(folder, force=force) as out:
+            yield out
+    except OutputProblems as exc:
+        fail(exc.problems, "output_files")
+    except ProblemsError as exc:  # a document that cannot be made: nothing is left either
+        fail(exc.problems)
+
+
 OUTPUT = typer.Option(..., "--output", "-o", help=t("cli.option.output_folder"), callback=_folder)
+FORCE = typer.Option(False, "--force", help=t("cli.option.force"))
 LANG = typer.Option(None, "--lang", help=t("cli.option.document_language"))
 RF = typer.Option(None, "--rf/--national", help=t("cli.option.rf"))
 
@@ -105,6 +127,7 @@ def export_einvoice(
     year: Optional[int] = typer.Option(None, "--year", help=t("cli.option.year_documents")),
     format: EinvoiceFormat = typer.Option(..., "--format", "-f", help=t("cli.option.einvoice_format")),
     output: Path = OUTPUT,
+    force: bool = FORCE,
     rf: Optional[bool] = RF,
     validate: Optional[bool] = typer.Option(None, "--validate/--no-validate", help=t("cli.option.validate")),
     db: Optional[str] = DB_OPTION,
@@ -116,7 +139,8 @@ def export_einvoice(
     with ledger(db, readonly=True) as opened, opened.read() as session:
         docs = invoice_documents(session, select_invoices(session, number=number, period=period, year=year),
                                  einvoice=True, rf=rf)
-    written = [write_einvoice(doc, format.value, output, check) for doc in docs]
+    with _output(output, force) as out:
+        written = [write_einvoice(doc, format.value, out, check) for doc in docs]
     _report(written)
     _exit_on_findings(written)
 
@@ -127,6 +151,7 @@ def export_pdf(
     period: Optional[str] = typer.Option(None, "--period", help=t("cli.option.period")),
     year: Optional[int] = typer.Option(None, "--year", help=t("cli.option.year_documents")),
     output: Path = OUTPUT,
+    force: bool = FORCE,
     lang: Optional[Lang] = LANG,
     rf: Optional[bool] = RF,
     db: Optional[str] = DB_OPTION,
@@ -136,13 +161,16 @@ def export_pdf(
 
     with ledger(db, readonly=True) as opened, opened.read() as session:
         docs = invoice_documents(session, select_invoices(session, number=number, period=period, year=year), rf=rf)
-    _report([write_invoice_pdf(doc, output, _lang(lang)) for doc in docs])
+    with _output(output, force) as out:
+        written = [write_invoice_pdf(doc, out, _lang(lang)) for doc in docs]
+    _report(written)
 
 
 @export_app.command("estimate", help=t("cli.help.export_estimate"))
 def export_estimate(
     year: int = typer.Argument(..., help=t("cli.arg.estimate_year")),
     output: Path = OUTPUT,
+    force: bool = FORCE,
     municipality: Optional[str] = typer.Option(None, "--municipality", "-m", help=t("cli.option.municipality_only")),
     date: Optional[str] = typer.Option(None, "--date", help=t("cli.option.letter_date")),
     lang: Optional[Lang] = LANG,
@@ -156,13 +184,16 @@ def export_estimate(
         code = municipality_code(opened, municipality, year) if municipality else None
         with opened.read() as session:
             letters = estimate_letters(session, year, parse_date(date) if date else None, code)
-    _report(write_estimates(letters, output, _lang(lang)))
+    with _output(output, force) as out:
+        written = write_estimates(letters, out, _lang(lang))
+    _report(written)
 
 
 @export_app.command("report", help=t("cli.help.export_report"))
 def export_report(
     year: int = typer.Argument(..., help=t("cli.arg.year")),
     output: Path = OUTPUT,
+    force: bool = FORCE,
     municipality: Optional[str] = typer.Option(None, "--municipality", "-m", help=t("cli.option.municipality_only")),
     date: Optional[str] = typer.Option(None, "--date", help=t("cli.option.report_date")),
     lang: Optional[Lang] = LANG,
@@ -176,20 +207,25 @@ def export_report(
         code = municipality_code(opened, municipality, year) if municipality else None
         with opened.read() as session:
             documents = annual_report_documents(session, year, parse_date(date), code)
-    _report(write_reports(documents, output, _lang(lang)))
+    with _output(output, force) as out:
+        written = write_reports(documents, out, _lang(lang))
+    _report(written)
 
 
 @export_app.command("tables", help=t("cli.help.export_tables"))
 def export_tables_cmd(
     agreement: Path = typer.Argument(..., help=t("cli.arg.agreement")),
     output: Path = OUTPUT,
+    force: bool = FORCE,
     lang: Optional[Lang] = LANG,
 ) -> None:
     from osuus.cli.files import write_tables
-    from osuus.services.allocation import load
+    from osuus.services.allocation import allocate_file
 
     with problems_exit("agreement"):
-        written = write_tables(load(agreement), output, _lang(lang))
+        allocation = allocate_file(agreement)
+    with _output(output, force) as out:
+        written = write_tables(allocation, out, _lang(lang))
     _report([written])
 
 
@@ -197,6 +233,7 @@ def export_tables_cmd(
 def export_year_cmd(
     year: int = typer.Argument(..., help=t("cli.arg.year")),
     output: Path = OUTPUT,
+    force: bool = FORCE,
     lang: Optional[Lang] = LANG,
     date: Optional[str] = typer.Option(None, "--date", help=t("cli.option.year_date")),
     rf: Optional[bool] = RF,
@@ -214,11 +251,12 @@ def export_year_cmd(
     with ledger(db, readonly=True) as opened:
         with opened.read() as session:
             plan = plan_year(session, year)
-        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), transient=not sys.stderr.isatty(),
-                      console=Console(stderr=True)) as progress:
+        with _output(output, force) as out, \
+                Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                         TimeElapsedColumn(), transient=not sys.stderr.isatty(),
+                         console=Console(stderr=True)) as progress:
             task = progress.add_task(t("cli.export.progress", year=year), total=plan.steps)
-            result = export_year(opened, plan, output, lang=language, date=parse_date(date),
+            result = export_year(opened, plan, out, lang=language, date=parse_date(date),
                                  validate=check, rf=rf, advance=lambda n: progress.advance(task, n))
     kinds: dict[str, int] = {}
     for w in result.written:

@@ -3,16 +3,14 @@
 Numbers are written as numbers (money rounded to the cent) with number
 formats, so the workbook can be summed and checked. Texts are text cells, never
 formulas, also those that begin with `=`, `+`, `-`, `@`, a tab or a carriage return.
-The file is written to a temporary name and moved into place, so a failure leaves
-nothing behind.
+The command line writes the bytes (cli/files.py: through a temporary file, never
+over an existing file without --force).
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
+import io
 from decimal import Decimal
-from pathlib import Path
 
 from osuus.agreement.model import CountKey, DerivedKey, FixedKey, MixKey, PoolComponent
 from osuus.engine import Allocation
@@ -181,15 +179,8 @@ def _reasons_sheet(wb, allocation: Allocation, bold, lang: str) -> None:
     ws.column_dimensions["D"].width = 60
 
 
-def write_workbook(allocation: Allocation, path: str | Path, lang: str = "fi") -> None:
-    """Write atomically: a temporary file in the same folder, then a rename."""
-    path = Path(path)
-    wb = build_workbook(allocation, lang)
-    fd, tmp = tempfile.mkstemp(prefix=".osuus-", suffix=".xlsx", dir=path.parent or ".")
-    os.close(fd)
-    try:
-        wb.save(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def workbook_bytes(allocation: Allocation, lang: str = "fi") -> bytes:
+    """The workbook as the bytes of an .xlsx file (the command line writes them)."""
+    buffer = io.BytesIO()
+    build_workbook(allocation, lang).save(buffer)
+    return buffer.getvalue()
