@@ -1,4 +1,7 @@
-"""The audit log's hash chain: intact, edited, a record removed, concurrent appends."""
+"""The audit log: its hash chain (intact, edited, a record removed, concurrent appends), the
+triggers that keep it append-only, the content hashes each write carries (the same text on
+SQLite and PostgreSQL; rows changed or removed by a later write; a ledger from before content
+hashes), and who acts (no personal identity code reaches the log)."""
 
 from __future__ import annotations
 
@@ -8,10 +11,15 @@ import json
 import threading
 from decimal import Decimal
 
-from sqlalchemy import select, text
+import pytest
+from sqlalchemy import select, text, update
+from sqlalchemy.exc import DBAPIError
 
+from osuus.problems import ProblemsError
+from osuus.services.ledger import Ledger
 from osuus.store import audit
-from osuus.store.tables import AuditRecord
+from osuus.store.tables import AuditRecord, ImportBatch, ServiceEvent
+from tests.store.test_tamper import tamper
 
 
 def _append_three(Session) -> list[int]:
@@ -51,48 +59,49 @@ def test_chain_is_linked_and_verifies(Session):
         assert audit.verify(session) == []
 
 
-def test_an_edited_record_is_reported(Session):
+def test_an_edited_record_is_reported(Session, migrated_url):
     ids = _append_three(Session)
-    with Session.begin() as session:
-        session.execute(text("UPDATE audit_log SET details = :d WHERE id = :id"),
-                        {"d": '{"rows": 12, "total": "480.00"}', "id": ids[1]})
+    tamper(migrated_url, f"""UPDATE audit_log SET details = '{{"rows": 12, "total": "480.00"}}' WHERE id = {ids[1]}""")
     with Session() as session:
         problems = audit.verify(session)
-    assert len(problems) == 1
-    assert f"record {ids[1]}: hash mismatch" in problems[0]
-    assert "edited" in problems[0]
+    assert problems == [audit.Finding("record.edited", record=ids[1])]
+
+
+def _unguard(session) -> None:
+    """Set the log's triggers aside inside this session's transaction (as the superuser)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL session_replication_role = replica"))
+    else:
+        for name in audit.GUARDS["sqlite"]:
+            session.execute(text(f"DROP TRIGGER {name}"))
 
 
 def test_an_edit_is_seen_even_by_the_session_that_wrote_the_records(Session):
     with Session() as session:
         first = audit.append(session, actor="a", action="x", subject="1")
         audit.append(session, actor="a", action="x", subject="2")
+        _unguard(session)
         session.execute(text("UPDATE audit_log SET subject = 'changed' WHERE id = :id"), {"id": first.id})
         assert first.subject == "1"  # the object in the session is stale ...
         problems = audit.verify(session)  # ... but verify reads the database
         session.rollback()
-    assert len(problems) == 1 and f"record {first.id}" in problems[0]
+    assert problems == [audit.Finding("record.edited", record=first.id)]
 
 
-def test_a_removed_record_breaks_the_link(Session):
+def test_a_removed_record_breaks_the_link(Session, migrated_url):
     ids = _append_three(Session)
-    with Session.begin() as session:
-        session.execute(text("DELETE FROM audit_log WHERE id = :id"), {"id": ids[1]})
+    tamper(migrated_url, f"DELETE FROM audit_log WHERE id = {ids[1]}")
     with Session() as session:
         problems = audit.verify(session)
-    assert len(problems) == 1
-    assert f"record {ids[2]}: prev_hash mismatch" in problems[0]
-    assert f"between {ids[0]} and {ids[2]}" in problems[0]
-    assert "removed" in problems[0]
+    assert problems == [audit.Finding("record.unlinked", record=ids[2], params={"previous": ids[0]})]
 
 
-def test_removing_the_first_record_is_reported(Session):
+def test_removing_the_first_record_is_reported(Session, migrated_url):
     ids = _append_three(Session)
-    with Session.begin() as session:
-        session.execute(text("DELETE FROM audit_log WHERE id = :id"), {"id": ids[0]})
+    tamper(migrated_url, f"DELETE FROM audit_log WHERE id = {ids[0]}")
     with Session() as session:
         problems = audit.verify(session)
-    assert len(problems) == 1 and f"record {ids[1]}: prev_hash mismatch" in problems[0]
+    assert problems == [audit.Finding("record.first_unlinked", record=ids[1])]
 
 
 def test_verify_streams_a_long_chain(Session):
@@ -131,3 +140,294 @@ def test_current_actor(monkeypatch):
     monkeypatch.delenv("OSUUS_USER")
     monkeypatch.setattr(audit.getpass, "getuser", lambda: "login")
     assert audit.current_actor() == "login"
+
+
+# ---------------------------------------------------------------------------
+# append-only
+# ---------------------------------------------------------------------------
+
+def test_the_log_refuses_update_and_delete_to_every_role(Session):
+    """A trigger (revision 0003) refuses them, to the superuser the tests connect as too."""
+    ids = _append_three(Session)
+    statements = [f"UPDATE audit_log SET reason = 'x' WHERE id = {ids[1]}", f"DELETE FROM audit_log WHERE id = {ids[2]}",
+                  "DELETE FROM audit_log"]
+    if Session.kw["bind"].dialect.name == "postgresql":
+        statements.append("TRUNCATE audit_log")
+    for sql in statements:
+        with pytest.raises(DBAPIError, match="append-only"):
+            with Session.begin() as session:
+                session.execute(text(sql))
+    with Session() as session:
+        assert audit.verify(session) == [] and audit.guards_missing(session) == []
+        assert session.scalar(select(text("count(*)")).select_from(AuditRecord)) == 3
+
+
+def test_a_missing_trigger_is_reported(Session, migrated_url):
+    name = audit.GUARDS[Session.kw["bind"].dialect.name][0]
+    with Session.begin() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text(f"ALTER TABLE audit_log DISABLE TRIGGER {name}"))
+        else:
+            session.execute(text(f"DROP TRIGGER {name}"))
+    with Session() as session:
+        assert audit.guards_missing(session) == [name]
+
+
+# ---------------------------------------------------------------------------
+# content hashes
+# ---------------------------------------------------------------------------
+
+UTC = dt.timezone.utc
+
+
+def _row_digest(table: str, values: dict) -> bytes:
+    line = json.dumps([table, values], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(line.encode("utf-8")).digest()
+
+
+def _entry(*digests: bytes) -> tuple[list[str], str]:
+    chunks = [hashlib.sha256(d).digest() for d in digests]  # one row a chunk
+    return [c.hex()[:16] for c in chunks], hashlib.sha256(b"".join(chunks)).hexdigest()
+
+
+def _write_batch_and_event(url: str) -> dict:
+    with Ledger(url, "tester") as ledger:
+        with ledger.write() as tx:
+            batch = ImportBatch(kind="events", file_name="a.csv", content_hash="0" * 64, rows=1, added_rows=1,
+                                imported_at=dt.datetime(2025, 1, 2, 3, 4, 5, 678901, tzinfo=UTC), imported_by="tester")
+            tx.session.add(batch)
+            tx.session.flush()
+            tx.session.add(ServiceEvent(source_id="e1", date=dt.date(2025, 3, 3), year=2025, month=3, component="m",
+                                        municipality="002", customer="Åsa-1", quantity=Decimal("10.5"),
+                                        integration_year=None, travel_days=Decimal(0), km=Decimal("12.25"),
+                                        interpretation=Decimal("-0"), batch_id=batch.id))
+            tx.audit("import.events", "a.csv")
+        (record,) = tx.records
+        return record.details["content"]
+
+
+def test_content_hashes_are_the_same_text_on_both_databases(migrated_url):
+    """Money and quantities with their fixed places, dates ISO, times UTC, NULLs left out: the
+    digest computed here by hand is the one stored, on SQLite and on PostgreSQL alike."""
+    content = _write_batch_and_event(migrated_url)
+    batch = _row_digest("import_batches", {"id": 1, "kind": "events", "file_name": "a.csv", "content_hash": "0" * 64,
+                                           "rows": 1, "added_rows": 1,
+                                           "imported_at": "2025-01-02T03:04:05.678901+00:00", "imported_by": "tester"})
+    event = _row_digest("service_events", {"id": 1, "source_id": "e1", "date": "2025-03-03", "year": 2025, "month": 3,
+                                           "component": "m", "municipality": "002", "customer": "Åsa-1",
+                                           "quantity": "10.5000", "travel_days": "0.0000", "km": "12.2500",
+                                           "interpretation": "0.00", "batch_id": 1})
+    assert content["v"] == 1 and set(content["tables"]) == {"import_batches", "service_events"}
+    for table, digest in (("import_batches", batch), ("service_events", event)):
+        chunks, total = _entry(digest)
+        assert content["tables"][table] == {"keys": [[1, 1]], "rows": 1, "chunk": 1, "chunks": chunks,
+                                            "sha256": total}
+
+
+def test_a_write_without_an_audit_record_is_rolled_back(migrated_url, Session):
+    with Ledger(migrated_url, "tester") as ledger:
+        with pytest.raises(RuntimeError, match="without saying what it did"):
+            with ledger.write() as tx:
+                tx.session.add(ImportBatch(kind="events", file_name="a.csv", content_hash="0" * 64, rows=0,
+                                           added_rows=0, imported_at=dt.datetime.now(UTC), imported_by="tester"))
+    with Session() as session:
+        assert session.scalar(select(text("count(*)")).select_from(ImportBatch)) == 0
+
+
+def test_rows_changed_or_removed_by_a_later_write_still_verify(migrated_url, Session):
+    """A later write that changes a row (through the unit of work or an UPDATE) or removes one
+    keeps its digest from before, so the earlier record still checks; the tampering after it
+    is found at the later record."""
+    _write_batch_and_event(migrated_url)
+    with Ledger(migrated_url, "tester") as ledger:
+        with ledger.write() as tx:
+            tx.session.get(ServiceEvent, 1).customer = "Åsa-2"
+            tx.audit("test.change", "orm")
+        assert tx.records[0].details["content"]["before"] == {"service_events": {"1": _row_digest(
+            "service_events", {"id": 1, "source_id": "e1", "date": "2025-03-03", "year": 2025, "month": 3,
+                               "component": "m", "municipality": "002", "customer": "Åsa-1", "quantity": "10.5000",
+                               "travel_days": "0.0000", "km": "12.2500", "interpretation": "0.00",
+                               "batch_id": 1}).hex()}}
+        with ledger.write() as tx:
+            tx.session.execute(update(ServiceEvent).where(ServiceEvent.id == 1).values(customer="Åsa-3"))
+            tx.audit("test.change", "core")
+        with ledger.write() as tx:
+            tx.session.execute(update(ImportBatch).values(rows=2))
+            tx.audit("test.change", "every batch")
+    with Session() as session:
+        check = audit.verify_content(session)
+        assert check.findings == [] and check.not_covered == 0 and check.rows == 2  # each row once, by its newest record
+    with Ledger(migrated_url, "tester") as ledger:
+        with ledger.write() as tx:
+            tx.session.delete(tx.session.get(ServiceEvent, 1))
+            tx.audit("test.remove", "orm")
+        assert set(tx.records[0].details["content"]["removed"]) == {"service_events"}
+    tamper(migrated_url, "UPDATE import_batches SET file_name = 'b.csv'")
+    with Session() as session:
+        check = audit.verify_content(session)
+    last = check.records
+    assert check.findings == [audit.Finding("row.edited", record=last - 1, table="import_batches", key=1)]
+
+
+def test_records_from_before_content_hashes_are_counted_not_covered(Session):
+    """Records appended the way revision 0002 did (no content) before the first with content are
+    counted; one without content after it was added behind the program's back."""
+    with Session.begin() as session:
+        for i in range(3):
+            audit.append(session, actor="old", action="x", subject=str(i))
+    with Session() as session:
+        check = audit.verify_content(session)
+        assert (check.records, check.not_covered, check.first_covered, check.findings) == (3, 3, None, [])
+    with Session.begin() as session:
+        first = audit.append(session, actor="new", action="y", subject="", content=audit.empty_content()).id
+        late = audit.append(session, actor="forger", action="z", subject="").id
+    with Session() as session:
+        check = audit.verify_content(session)
+    assert (check.not_covered, check.first_covered) == (3, first)
+    assert check.findings == [audit.Finding("record.without_content", record=late)]
+
+
+def test_rows_written_before_revision_0003_are_covered_by_its_baseline(database_url):
+    """A ledger at 0002 with rows and records: the upgrade appends one baseline record that covers
+    the rows; the old records are counted as not covered; an edit of an old row is then found."""
+    from alembic import command
+
+    from osuus.store.db import alembic_config, make_engine, upgrade
+
+    command.upgrade(alembic_config(database_url), "0002")
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(ImportBatch.__table__.insert(), [dict(
+                id=1, kind="events", file_name="old.csv", content_hash="1" * 64, rows=1, added_rows=1,
+                imported_at=dt.datetime(2024, 5, 1, tzinfo=UTC), imported_by="old")])
+            connection.execute(ServiceEvent.__table__.insert(), [dict(
+                id=i, source_id=f"old{i}", date=dt.date(2024, 4, i), year=2024, month=4, component="m",
+                municipality="002", customer="X", quantity=Decimal(1), integration_year=None,
+                travel_days=Decimal(0), km=Decimal(0), interpretation=Decimal(0), batch_id=1) for i in (1, 2, 3)])
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT setval('service_events_id_seq', 3)"))
+                connection.execute(text("SELECT setval('import_batches_id_seq', 1)"))
+        from osuus.store.db import session_factory
+
+        with session_factory(engine).begin() as session:
+            audit.append(session, actor="old", action="import.events", subject="old.csv", details={"rows": 3})
+    finally:
+        engine.dispose()
+    assert upgrade(database_url)[1] == "0003"
+    engine = make_engine(database_url)
+    try:
+        from osuus.store.db import session_factory
+
+        with session_factory(engine)() as session:
+            baseline = session.scalars(select(AuditRecord).order_by(AuditRecord.id.desc())).first()
+            assert (baseline.action, baseline.actor) == ("audit.baseline", "osuus db upgrade")
+            assert baseline.details["content"]["tables"]["service_events"]["keys"] == [[1, 3]]
+            check = audit.verify_content(session)
+            assert (check.records, check.not_covered, check.first_covered, check.rows, check.findings) == \
+                (2, 1, baseline.id, 4, [])
+    finally:
+        engine.dispose()
+    tamper(database_url, "UPDATE service_events SET customer = 'Y' WHERE id = 2")
+    engine = make_engine(database_url)
+    try:
+        from osuus.store.db import session_factory
+
+        with session_factory(engine)() as session:
+            assert audit.verify_content(session).findings == [
+                audit.Finding("row.edited", record=baseline.id, table="service_events", key=2)]
+    finally:
+        engine.dispose()
+
+
+def test_every_column_of_a_covered_table_is_covered():
+    """A column added to a covered table must be added to its `COVERED` entry too (see store/audit.py)."""
+    from osuus.store.tables import Base
+
+    for covered in audit.COVERED:
+        assert set(Base.metadata.tables[covered.table].c.keys()) == set(covered.columns), covered.table
+
+
+# ---------------------------------------------------------------------------
+# who acts
+# ---------------------------------------------------------------------------
+
+PERSONAL_CODE = "131052-308T"  # the Population Register Centre's example
+
+
+def test_an_actor_with_a_personal_identity_code_is_refused(migrated_url, Session, monkeypatch):
+    with Ledger(migrated_url, f"Matti {PERSONAL_CODE}") as ledger:
+        with pytest.raises(ProblemsError) as refused:
+            with ledger.write():
+                pass
+    (problem,) = refused.value.problems
+    assert problem.key == "OSUUS_USER" and "131052-***T" in problem.message and PERSONAL_CODE not in problem.message
+    monkeypatch.delenv("OSUUS_USER", raising=False)
+    monkeypatch.setattr(audit.getpass, "getuser", lambda: PERSONAL_CODE)  # the login name, when OSUUS_USER is unset
+    with Ledger(migrated_url) as ledger:
+        with pytest.raises(ProblemsError, match="OSUUS_USER"):
+            with ledger.write():
+                pass
+    with Session() as session:
+        assert session.scalar(select(text("count(*)")).select_from(AuditRecord)) == 0
+
+
+def test_the_command_line_refuses_such_an_actor_with_exit_2(migrated_url, Session, agreement_path):
+    from typer.testing import CliRunner
+
+    from osuus.cli import app
+
+    result = CliRunner().invoke(app, ["agreement", "add", str(agreement_path)],
+                                env={"OSUUS_DATABASE_URL": migrated_url, "OSUUS_USER": PERSONAL_CODE})
+    assert result.exit_code == 2, (result.stdout, result.stderr, result.exception)
+    assert "[OSUUS_USER]" in result.stderr and "131052-***T" in result.stderr and PERSONAL_CODE not in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    with Session() as session:
+        assert session.scalar(select(text("count(*)")).select_from(AuditRecord)) == 0
+
+
+# ---------------------------------------------------------------------------
+# checkpoints
+# ---------------------------------------------------------------------------
+
+def test_a_checkpoint_is_read_back_from_its_text_in_any_language_and_from_json():
+    from osuus.render.audit_text import AuditText, checkpoint_json
+    from osuus.services.audit import Checkpoint, read_checkpoint
+
+    kept = Checkpoint(245, "ab" * 32, dt.datetime(2026, 3, 1, 12, 0, tzinfo=UTC), 245)
+    for lang in ("fi", "sv", "en"):
+        assert read_checkpoint(AuditText(lang).checkpoint(kept)) == Checkpoint(245, "ab" * 32)
+    assert read_checkpoint(json.dumps(checkpoint_json(kept))) == Checkpoint(245, "ab" * 32)
+    for bad in ("", "record: 1\nrecord: 2\nhash: " + "ab" * 32, '{"sequence": true, "hash": "' + "ab" * 32 + '"}'):
+        with pytest.raises(ProblemsError, match="not a checkpoint"):
+            read_checkpoint(bad, "kept.txt")
+
+
+def test_the_quick_line_of_every_row_is_its_canonical_json(database_url, tmp_path):
+    """The digest of each row is made from the values as the database keeps them (quick), and is
+    the canonical JSON of its typed values: every row of a small ledger, on both databases."""
+    from sqlalchemy import type_coerce
+    from sqlalchemy.types import NullType
+
+    from osuus.store.db import make_engine, session_factory
+    from tests.store.test_tamper import build
+
+    build(database_url, tmp_path)
+    engine = make_engine(database_url)
+    try:
+        with session_factory(engine)() as session:
+            connection = session.connection()
+            checked = 0
+            for covered in audit.COVERED:
+                r = audit.reader(covered.table)
+                plan = r.plan(connection.dialect)
+                typed = connection.execute(select(*r.columns).order_by(r.key)).all()
+                raw = connection.execute(select(*[type_coerce(c, NullType()) for c in r.columns])
+                                         .order_by(r.key)).all()
+                assert len(typed) == len(raw)
+                for typed_row, raw_row in zip(typed, raw):
+                    assert r.line(raw_row, plan) == r.canonical_line(typed_row), covered.table
+                    checked += 1
+    finally:
+        engine.dispose()
+    assert checked > 90
