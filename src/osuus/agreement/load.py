@@ -17,8 +17,16 @@ from osuus.problems import Problem
 
 
 def read_file(path: str | Path) -> tuple[str | None, list[Problem]]:
-    """The text of an agreement file, or a problem that says why it cannot be read."""
+    """The text of an agreement file, or a problem that says why it cannot be read. A file whose
+    name holds a personal identity code is not read: the ledger records the names of its files."""
+    from osuus.privacy import mask_personal_codes, masked, personal_codes_in
+
     file = str(path)
+    codes = personal_codes_in(Path(path).name)
+    if codes:
+        return None, [Problem(f"the file name holds a personal identity code ({masked(codes[0])}): rename the file; "
+                              "osuus keeps no personal data, and the ledger records the names of the files it stores",
+                              mask_personal_codes(file), code="privacy.personal-code")]
     try:
         raw = Path(path).read_bytes()
     except FileNotFoundError:

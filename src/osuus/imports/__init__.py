@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from osuus.agreement.model import Agreement
-from osuus.privacy import masked, personal_codes_in
+from osuus.privacy import mask_personal_codes
 from osuus.problems import Problem
 
 #: How much of a cell a problem shows; the rest is cut with an ellipsis.
@@ -71,14 +71,8 @@ class ImportContext:
         return ", ".join(str(y) for y in sorted(self.agreements)) or "none"
 
 
-def _mask_codes(text: str) -> str:
-    for code in personal_codes_in(text):
-        text = text.replace(code, masked(code))
-    return text
-
-
 def _shown(text: str) -> str:
-    text = _mask_codes(text)
+    text = mask_personal_codes(text)
     if len(text) > SHOWN_VALUE_CHARS:
         text = text[: SHOWN_VALUE_CHARS - 1] + "…"
     return text
@@ -93,7 +87,7 @@ def row_problem(file: str, row: int | None, column: str, value: str, reason: str
     caller passes, a problem never carries a personal identity code whole: the
     file name, the column and the value are masked (and long text cut).
     """
-    return Problem(reason, file=_mask_codes(file), row=row, column=_shown(column), value=_shown(value), code=code)
+    return Problem(reason, file=mask_personal_codes(file), row=row, column=_shown(column), value=_shown(value), code=code)
 
 
 class ProblemList(list):
