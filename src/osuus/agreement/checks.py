@@ -16,14 +16,56 @@ allocate` and `explain` run the first kind only, which keeps them quick.
 
 from __future__ import annotations
 
+import decimal
 import re
 from decimal import Decimal
 from typing import Callable, Iterable, Iterator, NamedTuple
 
-from osuus.agreement.model import Agreement, CountKey, FixedKey, MixKey, PoolComponent, UnitComponent
+from osuus.agreement.model import (
+    Agreement,
+    CountKey,
+    DerivedKey,
+    FixedKey,
+    MixKey,
+    PoolComponent,
+    Sourced,
+    UnitComponent,
+)
 from osuus.problems import Problem
 
 _TOLERANCE = Decimal("1e-9")
+
+# --------------------------------------------------------------------------
+# What the ledger can hold: the same limits on SQLite and PostgreSQL
+# --------------------------------------------------------------------------
+#
+# The ledger's columns hold euros as NUMERIC(18, 2) (below 10^16 €), quantities as
+# NUMERIC(18, 4) (below 10^14) and unit prices as NUMERIC(20, 6); SQLite stores them as
+# 64-bit integers of cents, ten-thousandths and millionths and sums them as such (below
+# 9.2 × 10^18 units). The limits below keep every figure the ledger makes of an agreement
+# and its imports — a line, an invoice, a year of a member, a settlement, a report — far
+# inside both, so that nothing accepted can ever fail to be billed. Stated in
+# docs/agreement-format.md and docs/import-formats.md.
+
+#: The years an agreement may be of, and that year arguments and dates of the command line take.
+FIRST_YEAR, LAST_YEAR = 1900, 2200
+#: Euros: every amount an agreement or an import gives is below this, and so is the most an
+#: agreement can share out in a year, and a member's service events of a year at the agreed prices.
+AMOUNT_LIMIT = Decimal(10) ** 12
+#: Decimals of an amount: a unit price is stored to the millionth of a euro.
+AMOUNT_PLACES = 6
+#: A count (a key's figure, an imported reference count) and an event's quantity, travel days or km.
+COUNT_LIMIT = Decimal(10) ** 9
+#: A member's quantity of a component in a year (the sum of its events), and its travel days and km.
+VOLUME_LIMIT = Decimal(10) ** 12
+#: A rate (overhead, a derived key's rate, a parameter): at most 1 000 %.
+RATE_LIMIT = Decimal(10)
+#: Rounding units: shown figures from a millionth to a million; invoiced ones in whole cents.
+ROUNDING_UNITS = (Decimal("0.000001"), Decimal(1_000_000))
+#: The longest identifiers the ledger's columns take.
+AGREEMENT_ID_LENGTH = 100
+ITEM_ID_LENGTH = 60  # keys, components and tables
+UNIT_LENGTH = 20
 
 
 class Check(NamedTuple):
@@ -105,7 +147,7 @@ def _agreement_id(a: Agreement) -> Iterator[Problem]:
 
 @check("agreement.year")
 def _agreement_year(a: Agreement) -> Iterator[Problem]:
-    if not 1900 <= a.year <= 2200:
+    if not FIRST_YEAR <= a.year <= LAST_YEAR:
         yield _at(a, f"expected a year such as 2021, found {a.year!r}", "agreement", "year")
 
 
@@ -367,3 +409,149 @@ def _host_account(a: Agreement) -> Iterator[Problem]:
     expected = account.bic
     if expected is not None and str(expected)[:6] != str(code)[:6]:
         yield _at(a, f"the BIC {code} is not the bank of IBAN {account.formatted} (expected {expected})", *path, "bic")
+
+
+# --------------------------------------------------------------------------
+# limits: what the ledger can hold (see the constants at the top)
+# --------------------------------------------------------------------------
+
+def shown_number(value: Decimal) -> str:
+    """A number as a problem quotes it: written out, or in E notation when it is huge or tiny."""
+    if value and not -20 <= value.adjusted() <= 20:
+        return f"{value.normalize():E}"
+    return f"{value:f}"
+
+
+def _words(limit: Decimal) -> str:
+    return f"{int(limit):,}".replace(",", " ")
+
+
+def _places(value: Decimal) -> int:
+    digits, exponent = value.as_tuple().digits, int(value.as_tuple().exponent)
+    while exponent < 0 and len(digits) > 1 and digits[-1] == 0:
+        digits, exponent = digits[:-1], exponent + 1
+    return max(0, -exponent)
+
+
+def _problem(a: Agreement, message: str, path: tuple, line: int | None = None) -> Problem:
+    return Problem(message, a.file, line if line is not None else a.line_of(*path), ".".join(map(str, path)))
+
+
+@check("agreement.limits")
+def _limits(a: Agreement) -> Iterator[Problem]:
+    """Identifiers the ledger's columns take, and figures it can bill and sum (the constants above)."""
+    found = list(_lengths(a)) + list(_numbers(a))
+    yield from found
+    if not found:
+        yield from _total(a)
+
+
+def _lengths(a: Agreement) -> Iterator[Problem]:
+    if len(a.id) > AGREEMENT_ID_LENGTH:
+        yield _at(a, f"expected an id of at most {AGREEMENT_ID_LENGTH} characters (the ledger's limit), found "
+                  f"{len(a.id)}", "agreement", "id")
+    for section, names in (("keys", a.keys), ("components", a.components), ("tables", [t.id for t in a.tables])):
+        for name in names:
+            if len(name) > ITEM_ID_LENGTH:
+                yield _at(a, f"expected an id of at most {ITEM_ID_LENGTH} characters (the ledger's limit), found "
+                          f"{len(name)}", section, name)
+    if a.billing is not None:
+        for cid, pricing in a.billing.events.items():
+            if len(pricing.unit) > UNIT_LENGTH:
+                yield _at(a, f"expected a unit of at most {UNIT_LENGTH} characters (the ledger's limit), found "
+                          f"{len(pricing.unit)}", "billing", "events", cid, "unit")
+
+
+def _amount(a: Agreement, value: Decimal, path: tuple, line: int | None = None) -> Iterator[Problem]:
+    if value >= AMOUNT_LIMIT:
+        yield _problem(a, f"expected an amount below {_words(AMOUNT_LIMIT)} € (what the ledger can bill and sum), "
+                       f"found {shown_number(value)}", path, line)
+    elif _places(value) > AMOUNT_PLACES:
+        yield _problem(a, f"expected an amount of at most {AMOUNT_PLACES} decimals (the ledger keeps prices to the "
+                       f"millionth of a euro), found {shown_number(value)}", path, line)
+
+
+def _sourced(a: Agreement, s: Sourced | None, path: tuple) -> Iterator[Problem]:
+    if s is not None:
+        yield from _amount(a, s.value, tuple(s.path.split(".")) if s.path else path, s.line)
+
+
+def _rate(a: Agreement, value: Decimal, path: tuple) -> Iterator[Problem]:
+    if value > RATE_LIMIT:
+        yield _at(a, f"expected a rate of at most {RATE_LIMIT * 100:f} %, found {shown_number(value * 100)} %", *path)
+
+
+def _numbers(a: Agreement) -> Iterator[Problem]:
+    for name, p in a.parameters.items():
+        if p.unit == "ratio":
+            yield from _rate(a, p.value, ("parameters", name, "value"))
+        else:
+            yield from _amount(a, p.value, ("parameters", name, "value"))
+    for name, key in a.keys.items():
+        if isinstance(key, CountKey):
+            for code, value in key.values.items():
+                if value >= COUNT_LIMIT:
+                    yield _at(a, f"expected a count below {_words(COUNT_LIMIT)}, found {shown_number(value)}",
+                              "keys", name, "values", a.name_of(code))
+        elif isinstance(key, DerivedKey):
+            yield from _rate(a, key.rate, ("keys", name, "rate"))
+    for cid, c in a.components.items():
+        if isinstance(c, PoolComponent):
+            yield from _sourced(a, c.cost, ("components", cid, "cost"))
+            if c.overhead is not None and not c.overhead.parameter:
+                yield from _rate(a, c.overhead.rate, ("components", cid, "overhead"))
+        else:
+            yield from _sourced(a, c.price, ("components", cid, "price"))
+            for tier, price in c.tiers.items():
+                yield from _amount(a, price, ("components", cid, "tiers", str(tier)))
+            yield from _sourced(a, c.total_cost, ("components", cid, "total_cost"))
+    if a.billing is not None:
+        for cid, pricing in a.billing.events.items():
+            yield from _sourced(a, pricing.price, ("billing", "events", cid, "price"))
+        if a.billing.travel is not None:
+            yield from _sourced(a, a.billing.travel.per_diem, ("billing", "travel", "per_diem"))
+            yield from _sourced(a, a.billing.travel.km_rate, ("billing", "travel", "km_rate"))
+        yield from _sourced(a, a.billing.settlement_minimum, ("billing", "settlement_minimum"))
+    low, high = ROUNDING_UNITS
+    if not low <= a.shown.unit <= high:
+        yield _at(a, f"expected a rounding unit from {low:f} to {high:f}, found {shown_number(a.shown.unit)}",
+                  "rounding", "shown", "unit")
+    unit = a.invoiced.unit
+    if not Decimal("0.01") <= unit <= high or unit % Decimal("0.01"):
+        yield _at(a, f"expected a rounding unit of whole cents from 0.01 to {high:f} (the ledger invoices in cents), "
+                  f"found {shown_number(unit)}", "rounding", "invoiced", "unit")
+
+
+def _total(a: Agreement) -> Iterator[Problem]:
+    """The most the agreement can share out in a year stays below AMOUNT_LIMIT."""
+    with decimal.localcontext(decimal.Context(prec=60)):
+        bounds = {cid: _bound(a, c) for cid, c in a.components.items()}
+        total = sum(bounds.values(), Decimal(0))
+    if total >= AMOUNT_LIMIT and bounds:
+        largest = max(bounds, key=lambda cid: bounds[cid])
+        yield _at(a, f"the components can come to {_words(total)} € a year (this one to "
+                  f"{_words(bounds[largest])} €: its cost with overhead, or price × "
+                  f"quantity of every municipality); the ledger bills below {_words(AMOUNT_LIMIT)} € a year",
+                  "components", largest)
+
+
+def _bound(a: Agreement, c) -> Decimal:
+    """The most a component can come to in a year."""
+    if isinstance(c, PoolComponent):
+        return c.cost.value * (1 + (c.overhead.rate if c.overhead is not None else 0))
+    try:
+        priced = c.priced_quantities()
+    except (AssertionError, KeyError):
+        priced = ()
+    members = sum((price * _most(a, key, code) for key, price, _ in priced for code in a.codes), Decimal(0))
+    return max(members, c.total_cost.value if c.total_cost is not None else Decimal(0))
+
+
+def _most(a: Agreement, name: str, code: str, depth: int = 0) -> Decimal:
+    """The largest a count or derived key's figure of a municipality can be."""
+    key = a.keys.get(name)
+    if isinstance(key, CountKey):
+        return key.values.get(code, Decimal(0))
+    if isinstance(key, DerivedKey) and depth < 20:
+        return key.rate * _most(a, key.source_key, code, depth + 1) + 1
+    return Decimal(0)

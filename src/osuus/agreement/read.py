@@ -197,6 +197,24 @@ class _Municipalities:
         return sorted(self.by_name)
 
 
+#: How deep arrays, tables and dotted keys may nest (an agreement needs five levels); deeper is
+#: refused before anything recurses into it.
+NESTING_LIMIT = 32
+
+
+class _TooBig(Exception):
+    """Text tomllib cannot parse without a traceback: nested too deep, or an integer too long."""
+
+
+def _loads(source: str) -> dict:
+    try:
+        return tomllib.loads(source, parse_float=Decimal)
+    except tomllib.TOMLDecodeError:
+        raise
+    except (ValueError, RecursionError):  # an integer of more digits than Python converts; nesting
+        raise _TooBig() from None
+
+
 def read_agreement(source: str, file: str = "<agreement>", *,
                    partial: bool = False) -> tuple[Agreement | None, list[Problem]]:
     """The model of an agreement file's text, or None and every structural problem.
@@ -206,7 +224,9 @@ def read_agreement(source: str, file: str = "<agreement>", *,
     index = SourceLines(source)
     duplicates: list[Problem] = []
     try:
-        data = tomllib.loads(source, parse_float=Decimal)
+        data = _loads(source)
+    except _TooBig:
+        return None, [_too_big(source, file)]
     except tomllib.TOMLDecodeError as exc:  # a key defined twice is one such error: find them all
         duplicates = [
             Problem(f"'{path[-1]}' is defined twice (first at line {first}); each name may appear once",
@@ -218,19 +238,61 @@ def read_agreement(source: str, file: str = "<agreement>", *,
         if duplicates:  # tomllib stops at the first repeated key: parse again without them
             try:
                 data = _without_duplicates(source, index)
+            except _TooBig:
+                problems.append(_too_big(source, file))
             except tomllib.TOMLDecodeError as again:
                 problems.append(_syntax_problem(again, file))
         else:
             problems.append(_syntax_problem(exc, file))
         if data is None:
             return None, sorted(problems, key=lambda p: p.line or 0)
+    deepest = _deepest(data)
+    if len(deepest) > NESTING_LIMIT:
+        return None, sorted(duplicates + [_too_big(source, file, index.line_of(deepest))], key=lambda p: p.line or 0)
     reader = _Reader(file, index)
     reader.problems.extend(duplicates)
-    _refuse_personal_codes(data, (), reader)
+    _refuse_personal_codes(data, source, reader)
     agreement = _build(data, reader, file)
     if reader.problems:
         return agreement if partial else None, sorted(reader.problems, key=lambda p: p.line or 0)
     return agreement, []
+
+
+def _deepest(data: Any) -> tuple:
+    """The path of the most deeply nested value of parsed data (found without recursion; the
+    first one deeper than NESTING_LIMIT will do)."""
+    deepest: tuple = ()
+    todo: list[tuple[tuple, Any]] = [((), data)]
+    while todo:
+        path, value = todo.pop()
+        if len(path) > len(deepest):
+            deepest = path
+            if len(path) > NESTING_LIMIT:
+                break
+        if isinstance(value, dict):
+            todo.extend((path + (k,), v) for k, v in value.items())
+        elif isinstance(value, list):
+            todo.extend((path + (i,), v) for i, v in enumerate(value))
+    return deepest
+
+
+def _too_big(source: str, file: str, line: int | None = None) -> Problem:
+    import sys
+
+    from osuus.agreement.toml_lines import beyond_limits
+
+    digits = sys.get_int_max_str_digits() or 4300
+    found = beyond_limits(source, NESTING_LIMIT, digits)
+    line, what = found if found is not None else (line, "depth")
+    message = {
+        "depth": f"arrays or tables nested more than {NESTING_LIMIT} deep: osuus reads at most {NESTING_LIMIT} levels "
+                 "(an agreement needs a few)",
+        "dots": f"a dotted key of more than {NESTING_LIMIT} parts: osuus reads at most {NESTING_LIMIT} "
+                "(an agreement needs a few)",
+        "digits": f"a number of more than {digits} digits: expected an amount or a count (amounts are below "
+                  "1 000 000 000 000 €, counts below 1 000 000 000)",
+    }[what]
+    return Problem(message, file, line, code="agreement.too-big")
 
 
 def _syntax_problem(exc: tomllib.TOMLDecodeError, file: str) -> Problem:
@@ -248,23 +310,41 @@ def _without_duplicates(source: str, index: SourceLines) -> dict:
     for path, line, _first in index.duplicates:
         if not lines[line - 1].lstrip().startswith("["):
             lines[line - 1] = "# " + lines[line - 1]
-    return tomllib.loads("\n".join(lines), parse_float=Decimal)
+    return _loads("\n".join(lines))
 
 
-def _refuse_personal_codes(data: Any, path: tuple, r: _Reader) -> None:
-    """No text of an agreement may hold a personal identity code."""
+def _refuse_personal_codes(data: Any, source: str, r: _Reader) -> None:
+    """No text of an agreement may hold a personal identity code: not a value, not a key, not a
+    comment (the file is stored whole). The lines of the text are searched as written, the
+    parsed values too (a string may write a code with escapes)."""
     from osuus.privacy import masked, personal_codes_in
 
-    items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
-    for name, value in items:
-        here = path + (name,)
-        for text in (name, value):
-            if isinstance(text, str):
-                for code in personal_codes_in(text):
-                    r.problem(here, f"a Finnish personal identity code ({masked(code)}) is not allowed: osuus keeps "
-                              "no personal data; use a pseudonymous id or remove it", "privacy.personal-code")
-        if isinstance(value, (dict, list)):
-            _refuse_personal_codes(value, here, r)
+    def refuse(code: str, line: int | None, key: str) -> None:
+        if (line, code) not in seen:
+            seen.add((line, code))
+            r.problems.append(Problem(f"a Finnish personal identity code ({masked(code)}) is not allowed: osuus "
+                                      "keeps no personal data; use a pseudonymous id or remove it", r.file, line, key,
+                                      code="privacy.personal-code"))
+
+    seen: set[tuple[int | None, str]] = set()
+    in_text: set[str] = set()
+    for number, text in enumerate(source.splitlines(), start=1):
+        for code in personal_codes_in(text):
+            in_text.add(code)
+            refuse(code, number, ".".join(map(str, r.index.index.path_at(number))))
+    todo: list[tuple[tuple, Any]] = [((), data)]
+    while todo:
+        path, value = todo.pop()
+        items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+        for name, item in items:
+            here = path + (name,)
+            for text in (name, item):
+                if isinstance(text, str):
+                    for code in personal_codes_in(text):
+                        if code not in in_text:
+                            refuse(code, r.line(here), ".".join(map(str, here)))
+            if isinstance(item, (dict, list)):
+                todo.append((here, item))
 
 
 # --------------------------------------------------------------------------

@@ -23,6 +23,14 @@ class LineIndex:
     lines: dict[Path, int] = field(default_factory=dict)
     duplicates: list[tuple[Path, int, int]] = field(default_factory=list)  # (path, line, first line)
 
+    def path_at(self, line: int) -> Path:
+        """The longest key path written on `line`; () for a line without a key (a comment)."""
+        found: Path = ()
+        for path, at in self.lines.items():
+            if at == line and len(path) > len(found):
+                found = path
+        return found
+
     def line_of(self, path: Path) -> int | None:
         """The line of `path`, or of its nearest ancestor that has one."""
         path = tuple(path)
@@ -181,3 +189,65 @@ class SourceLines:
 
     def line_of(self, path: Path) -> int | None:
         return self.index.line_of(path)
+
+
+_KEY_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_- \t")
+
+
+def beyond_limits(source: str, depth: int, digits: int) -> tuple[int, str] | None:
+    """The first line where the text goes beyond what osuus reads, and how: `"depth"` (arrays
+    and tables nested more than `depth` deep), `"dots"` (a dotted key of more than `depth`
+    parts) or `"digits"` (a number of more than `digits` digits); None when it does not.
+
+    One pass over the text, outside strings and comments. It runs only when parsing has
+    failed or found data nested too deep (tomllib forgets where)."""
+    line, nesting, dots, run = 1, 0, 0, 0
+    i, n = 0, len(source)
+    while i < n:
+        ch = source[i]
+        if ch == "\n":
+            line += 1
+            dots = run = 0
+            i += 1
+            continue
+        if ch.isdigit():
+            run += 1
+            if run > digits:
+                return line, "digits"
+            i += 1
+            continue
+        if ch != "_":
+            run = 0
+        if ch == "#":
+            end = source.find("\n", i)
+            i = n if end < 0 else end
+            continue
+        if ch in "\"'":
+            quote = source[i : i + 3] if source[i : i + 3] == ch * 3 else ch
+            j = i + len(quote)
+            while j < n and not source.startswith(quote, j):
+                if source[j] == "\\" and ch == '"':
+                    j += 1
+                elif source[j] == "\n":
+                    if len(quote) == 1:
+                        break  # an unterminated string: tomllib says so
+                    line += 1
+                j += 1
+            i = j + len(quote)
+            continue  # a quoted key part keeps a dotted key going
+        if ch in "[{":
+            nesting += 1
+            if nesting > depth:
+                return line, "depth"
+            dots = 0
+        elif ch in "]}":
+            nesting = max(0, nesting - 1)
+            dots = 0
+        elif ch == ".":
+            dots += 1
+            if dots >= depth:
+                return line, "dots"
+        elif ch not in _KEY_CHARS:
+            dots = 0
+        i += 1
+    return None
