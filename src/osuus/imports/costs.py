@@ -9,7 +9,7 @@ the municipalities share.
 | `year` | yes | the year, with an agreement in the context (and `context.year` when given) |
 | `component` | yes | a component id of that year's agreement |
 | `kind` | yes | `cost` or `funding` (Finnish `kustannus` or `rahoitus`), any case |
-| `amount` | yes | euros ≥ 0, at most 2 decimals, decimal comma or point (`1 234,50`) |
+| `amount` | yes | euros ≥ 0 and below 10^12, at most 2 decimals, decimal comma or point (`1 234,50`) |
 | `note` | no | a note, at most 300 characters |
 
 The same (year, component, kind) twice in a file is refused. A personal
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from osuus.agreement.checks import AMOUNT_LIMIT
 from osuus.billing.records import CostRecord
 from osuus.imports import ImportContext, ProblemList
 from osuus.problems import Problem
@@ -65,7 +66,7 @@ def parse_costs(path: str | Path, context: ImportContext, *,
             if kind is None:
                 r.problem("kind", "expected cost or funding (kustannus or rahoitus)")
         amount = r.decimal("amount", what="an amount in euros", places=MONEY_PLACES, required=True,
-                           integer_digits_max=16)
+                           limit=AMOUNT_LIMIT)
         note = r.text("note", max_length=MAX_NOTE_LENGTH)
         if year is not None and component is not None and kind:
             identity = (year, component.id, kind)

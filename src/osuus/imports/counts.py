@@ -8,7 +8,7 @@ in July: the figures the next agreement's shares and the year's estimates use.
 | `key` | yes | a `count` key of the context's agreement (of `context.year` when given, else of any): `asukasluku`, `ulkomaalaiset`, `kotoaikaiset` |
 | `municipality` | yes | official code (`790`) or Finnish or Swedish name, any case |
 | `date` | yes | the date the figure describes: `YYYY-MM-DD` or `D.M.YYYY` (any year: population of 31.12.2020 serves 2021) |
-| `value` | yes | ≥ 0, at most 4 decimals (a suppressed small count may be published as 2,5) |
+| `value` | yes | ≥ 0 and below 10^9, at most 4 decimals (a suppressed small count may be published as 2,5) |
 | `source` | no | where the figure comes from, at most 300 characters |
 
 The same (key, municipality, date) twice in a file is refused. A personal

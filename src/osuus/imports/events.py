@@ -9,11 +9,11 @@ A CSV or XLSX file with a header row (column names in any case and order):
 | `component` | yes | a component id of that year's agreement (`mainio`, `alkukartoitus`, …); when the agreement lists the components billed per event (`[billing.events]`), one of those |
 | `municipality` | yes | the customer's home municipality: official code (`790`, `020`; `20` is read as `020`) or Finnish or Swedish name, any case |
 | `customer` | yes | pseudonymous customer id (`A-000123`), at most 100 characters; never a personal identity code |
-| `quantity` | yes | hours, visits or customers as the component counts them: ≥ 0, decimal comma or point, at most 4 decimals |
+| `quantity` | yes | hours, visits or customers as the component counts them: ≥ 0 and below 10^9, decimal comma or point, at most 4 decimals |
 | `integration_year` | no | 1 … 5; required for a component priced by integration year (tiers without a fixed tier) |
-| `travel_days` | no | on-site delivery: per diem days, ≥ 0, at most 4 decimals |
-| `km` | no | on-site delivery: kilometres driven, ≥ 0, at most 4 decimals |
-| `interpretation_cost` | no | interpretation billed at cost, euros ≥ 0, at most 2 decimals |
+| `travel_days` | no | on-site delivery: per diem days, ≥ 0 and below 10^9, at most 4 decimals |
+| `km` | no | on-site delivery: kilometres driven, ≥ 0 and below 10^9, at most 4 decimals |
+| `interpretation_cost` | no | interpretation billed at cost, euros ≥ 0 and below 10^12, at most 2 decimals |
 
 Any cell holding a valid Finnish personal identity code refuses its row; so
 does a value under a column without a name. Other columns are refused (a
@@ -33,7 +33,17 @@ from osuus.agreement.model import Agreement, UnitComponent
 from osuus.billing.records import ServiceEventRecord
 from osuus.imports import ImportContext, ProblemList
 from osuus.problems import Problem
-from osuus.imports.tables import ISO_DATE, PLAIN_NUMBER, RowCheck, file_label, municipality_text, parse_date, read_rows
+from osuus.agreement.checks import AMOUNT_LIMIT, COUNT_LIMIT
+from osuus.imports.tables import (
+    ISO_DATE,
+    RowCheck,
+    digits_below,
+    file_label,
+    municipality_text,
+    parse_date,
+    plain_number,
+    read_rows,
+)
 from osuus.money import ZERO
 
 REQUIRED = ("event_id", "date", "component", "municipality", "customer", "quantity")
@@ -113,13 +123,13 @@ class _PlainRows:
             self.dates[text] = date
         return date
 
-    def _number(self, text: str, places: int) -> Decimal | None:
+    def _number(self, text: str, places: int, limit: Decimal = COUNT_LIMIT) -> Decimal | None:
         if not text:
             return ZERO
         key = (text, places)
         value = self.numbers.get(key)
         if value is None:
-            if not PLAIN_NUMBER[places].fullmatch(text):
+            if not plain_number(places, digits_below(limit)).fullmatch(text):
                 return None
             value = Decimal(text)
             if len(self.numbers) < 10000:
@@ -161,7 +171,7 @@ class _PlainRows:
             integration_year = None
         travel_days = self._number(cells.get("travel_days", ""), QUANTITY_PLACES)
         km = self._number(cells.get("km", ""), QUANTITY_PLACES)
-        interpretation = self._number(cells.get("interpretation_cost", ""), MONEY_PLACES)
+        interpretation = self._number(cells.get("interpretation_cost", ""), MONEY_PLACES, AMOUNT_LIMIT)
         if quantity is None or travel_days is None or km is None or interpretation is None:
             return None
         self.seen.add(event_id)
@@ -229,7 +239,7 @@ def _event(r: RowCheck, context: ImportContext, seen: set[str], lookups: dict) -
     travel_days = r.decimal("travel_days", what="a number of travel days", places=QUANTITY_PLACES)
     km = r.decimal("km", what="kilometres", places=QUANTITY_PLACES)
     interpretation = r.decimal("interpretation_cost", what="an amount in euros", places=MONEY_PLACES,
-                               integer_digits_max=16)
+                               limit=AMOUNT_LIMIT)
 
     if not r.ok:
         return None

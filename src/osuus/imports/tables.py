@@ -36,9 +36,10 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from pathlib import Path
 
+from osuus.agreement.checks import COUNT_LIMIT, FIRST_YEAR, LAST_YEAR
 from osuus.imports import problem_total, row_problem
 from osuus.problems import Problem
-from osuus.privacy import personal_codes_in
+from osuus.privacy import masked, personal_codes_in
 
 #: (row number in the file, {column name: cell text})
 RowData = tuple[int, dict[str, str]]
@@ -50,6 +51,18 @@ DELIMITERS = (";", ",", "\t")
 def file_label(path: str | Path) -> str:
     """How problems name a file: its name, without the directories."""
     return Path(path).name
+
+
+def file_name_problem(path: str | Path, file: str | None = None) -> Problem | None:
+    """A file whose name holds a personal identity code is not read: the ledger records the
+    names of the files it imports (and its audit log, which cannot be cleaned afterwards)."""
+    codes = personal_codes_in(Path(path).name)
+    if not codes:
+        return None
+    return row_problem(file if file is not None else file_label(path), None, "", "",
+                       f"the file name holds a personal identity code ({masked(codes[0])}): rename the file; osuus "
+                       "keeps no personal data, and the ledger records the names of the files it imports",
+                       "privacy.personal-code")
 
 
 def read_rows(path: str | Path, problems: list[Problem], *, required: Iterable[str] = (),
@@ -64,6 +77,10 @@ def read_rows(path: str | Path, problems: list[Problem], *, required: Iterable[s
     when they are not empty; `RowCheck.screen` refuses them.
     """
     label = file if file is not None else file_label(path)
+    named = file_name_problem(path, label)
+    if named is not None:
+        problems.append(named)
+        return
     suffix = Path(path).suffix.lower()
     if suffix in CSV_SUFFIXES:
         raw = _csv_rows(Path(path), label, problems)
@@ -264,10 +281,26 @@ _SPACES = str.maketrans("", "", " \u00a0\u202f\u2009")
 DATE_HINT = "expected a date as YYYY-MM-DD or D.M.YYYY"
 
 
-#: A plain non-negative number with at most `places` decimals and 14 digits before the point:
-#: by far the most common cell, taken without the general checks below.
-PLAIN_NUMBER = {places: re.compile(rf"\d{{1,14}}(?:\.\d{{1,{places}}})?" if places else r"\d{1,14}")
-          for places in range(0, 9)}
+_PLAIN: dict[tuple[int, int], re.Pattern] = {}
+
+
+def plain_number(places: int, digits: int) -> re.Pattern:
+    """A plain non-negative number with at most `places` decimals and `digits` digits before the
+    point: by far the most common cell, taken without the general checks below."""
+    pattern = _PLAIN.get((places, digits))
+    if pattern is None:
+        whole = rf"[0-9]{{1,{digits}}}"
+        pattern = _PLAIN[places, digits] = re.compile(rf"{whole}(?:\.[0-9]{{1,{places}}})?" if places else whole)
+    return pattern
+
+
+def digits_below(limit: Decimal) -> int:
+    """How many digits a whole number below `limit` (a power of ten) has at most."""
+    return limit.adjusted()
+
+
+def shown_limit(limit: Decimal) -> str:
+    return f"{int(limit):,}".replace(",", " ")
 
 
 def parse_decimal(text: str) -> Decimal | None:
@@ -295,13 +328,16 @@ def parse_date(text: str) -> dt.date | None:
 
 
 def decimal_places(value: Decimal) -> int:
-    """Decimals that matter: `1,50` has one."""
-    exponent = value.normalize().as_tuple().exponent
-    return max(0, -int(exponent))
+    """Decimals that matter: `1,50` has one (counted exactly, however many digits the number has)."""
+    digits, exponent = value.as_tuple().digits, int(value.as_tuple().exponent)
+    while exponent < 0 and len(digits) > 1 and digits[-1] == 0:
+        digits, exponent = digits[:-1], exponent + 1
+    return max(0, -exponent)
 
 
 def integer_digits(value: Decimal) -> int:
-    return len(str(abs(int(value)))) if abs(value) >= 1 else 0
+    """Digits before the decimal point (without converting a huge number to an int)."""
+    return value.adjusted() + 1 if value and abs(value) >= 1 else 0
 
 
 class RowCheck:
@@ -372,13 +408,13 @@ class RowCheck:
         return text
 
     def decimal(self, column: str, *, what: str, places: int, required: bool = False,
-                integer_digits_max: int = 14) -> Decimal | None:
-        """A number that is not negative, with at most `places` decimals (None when empty or bad)."""
+                limit: Decimal = COUNT_LIMIT) -> Decimal | None:
+        """A number that is not negative, below `limit` (a power of ten), with at most `places`
+        decimals (None when empty or bad)."""
         text = self.present(column, required=required, missing=f"missing: expected {what}")
         if text is None:
             return None
-        plain = PLAIN_NUMBER.get(places)
-        if plain is not None and integer_digits_max >= 14 and plain.fullmatch(text):
+        if plain_number(places, digits_below(limit)).fullmatch(text):
             return Decimal(text)
         value = parse_decimal(text)
         if value is None:
@@ -390,8 +426,8 @@ class RowCheck:
         if decimal_places(value) > places:
             self.problem(column, f"expected {what} with at most {places} decimals")
             return None
-        if integer_digits(value) > integer_digits_max:
-            self.problem(column, f"expected {what} of at most {integer_digits_max} digits before the decimal point")
+        if value >= limit:
+            self.problem(column, f"expected {what} below {shown_limit(limit)} (what the ledger can bill and sum)")
             return None
         return value
 
@@ -400,7 +436,7 @@ class RowCheck:
         text = self.present(column, required=required, missing=f"missing: expected {what}")
         if text is None:
             return None
-        if not _INTEGER.fullmatch(text) or not minimum <= int(text) <= maximum:
+        if not _INTEGER.fullmatch(text) or len(text) > 20 or not minimum <= int(text) <= maximum:
             self.problem(column, f"expected {what}: a whole number from {minimum} to {maximum}")
             return None
         return int(text)
@@ -412,6 +448,9 @@ class RowCheck:
         value = parse_date(text)
         if value is None:
             self.problem(column, DATE_HINT)
+        elif not FIRST_YEAR <= value.year <= LAST_YEAR:
+            self.problem(column, f"expected a date of the years {FIRST_YEAR}–{LAST_YEAR}")
+            return None
         return value
 
 

@@ -4,18 +4,33 @@ Every row is checked (osuus.imports); any bad row, or a record already stored
 with other content, rejects the whole file, and nothing is written. Records
 already stored as they are are skipped, so a re-sent file adds only what is new.
 Each import is one transaction with one audit record (none when nothing is new).
+
+A file whose name holds a personal identity code is refused before anything is
+read, written or audited. What the ledger could not bill is refused here too,
+so that a month can never be blocked for good: a member's service events of a
+year, those stored and those imported together, stay below the limits of
+`osuus.agreement.checks` (each component's quantity, travel days and km below
+VOLUME_LIMIT, their value at the agreed prices below AMOUNT_LIMIT), and so do a
+year's actual costs and its funding (docs/import-formats.md).
 """
 
 from __future__ import annotations
 
+import decimal
 import hashlib
+from decimal import Decimal
 from pathlib import Path
 from typing import Callable, Iterable
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from osuus.agreement.checks import AMOUNT_LIMIT, VOLUME_LIMIT
+from osuus.billing.pricing import event_price
 from osuus.billing.records import ServiceEventRecord
 from osuus.imports import ImportContext, ProblemList, problem_total, row_problem
+from osuus.imports.tables import file_name_problem, shown_limit
+from osuus.money import CONTEXT, ZERO
 from osuus.problems import Problem, ProblemsError
 from osuus.services.agreements import Agreements
 from osuus.services.ledger import Ledger, Tx, now
@@ -25,6 +40,80 @@ from osuus.store.tables import ActualCost as ActualCostRow, ImportBatch, Referen
 
 #: How many problems a refused file lists (all are counted).
 LISTED = 1000
+
+
+def _refuse_name(path: Path) -> None:
+    """A personal identity code in the file's name: refused before anything is written or audited."""
+    named = file_name_problem(path)
+    if named is not None:
+        raise ProblemsError([named])
+
+
+class _YearSums:
+    """What each member's service events of a year come to, those stored and those being
+    imported together, row by row: a row that takes a sum to the ledger's limit is refused."""
+
+    COLUMNS = ("quantity", "travel days", "km", "interpretation")
+
+    def __init__(self, session: Session, context: ImportContext):
+        self.session = session
+        self.context = context
+        self.volumes: dict[tuple[int, str, str, int | None], list[Decimal]] = {}
+        self.euros: dict[tuple[int, str], Decimal] = {}
+        self.loaded: set[int] = set()
+        self.reported: set[tuple] = set()
+
+    def _load(self, year: int) -> None:
+        e = ServiceEvent
+        rows = self.session.execute(
+            select(e.municipality, e.component, e.integration_year, func.sum(e.quantity), func.sum(e.travel_days),
+                   func.sum(e.km), func.sum(e.interpretation))
+            .where(e.year == year).group_by(e.municipality, e.component, e.integration_year))
+        for code, component, tier, *sums in rows:
+            sums = [s or ZERO for s in sums]
+            self.volumes[year, code, component, tier] = sums
+            self.euros[year, code] = self.euros.get((year, code), ZERO) + self._value(year, component, tier, sums)
+        self.loaded.add(year)
+
+    def _value(self, year: int, component: str, tier: int | None, sums: list[Decimal]) -> Decimal:
+        """Quantity, travel days, km and interpretation at the agreed prices of the year."""
+        quantity, days, km, interpretation = sums
+        agreement = self.context.agreements.get(year)
+        with decimal.localcontext(CONTEXT):
+            value = interpretation
+            price = event_price(agreement, component, tier) if agreement is not None else None
+            if price is not None:
+                value += quantity * price.value
+            travel = agreement.billing.travel if agreement is not None and agreement.billing else None
+            if travel is not None:
+                value += days * travel.per_diem.value + km * travel.km_rate.value
+            return value
+
+    def add(self, r: ServiceEventRecord) -> Problem | None:
+        year = r.date.year
+        if year not in self.loaded:
+            self._load(year)
+        key = (year, r.municipality, r.component, r.integration_year)
+        sums = self.volumes.setdefault(key, [ZERO] * 4)
+        row = [r.quantity, r.travel_days, r.km, r.interpretation]
+        for i, value in enumerate(row):
+            sums[i] += value
+        euros = self.euros[year, r.municipality] = (self.euros.get((year, r.municipality), ZERO)
+                                                   + self._value(year, r.component, r.integration_year, row))
+        for i, name in enumerate(self.COLUMNS[:3]):
+            if sums[i] >= VOLUME_LIMIT and key + (name,) not in self.reported:
+                self.reported.add(key + (name,))
+                return _problem_at(r, name.replace(" ", "_"), f"with this row the {name} of {r.component} of "
+                                   f"municipality {r.municipality} in {year} come to {sums[i]:f} (stored and imported "
+                                   f"events together): the ledger bills below {shown_limit(VOLUME_LIMIT)} a year",
+                                   "import.limit")
+        if euros >= AMOUNT_LIMIT and (year, r.municipality) not in self.reported:
+            self.reported.add((year, r.municipality))
+            return _problem_at(r, "", f"with this row the service events of municipality {r.municipality} "
+                               f"in {year} come to {euros:.2f} € at the agreed prices (stored and imported events "
+                               f"together): the ledger bills below {shown_limit(AMOUNT_LIMIT)} € of events per "
+                               "municipality and year", "import.limit")
+        return None
 
 
 def _file_hash(path: Path) -> str:
@@ -90,6 +179,7 @@ def import_events(ledger: Ledger, path: Path, year: int | None = None, *, chunk_
     """Stream a service-event file into the ledger in one transaction."""
     from osuus.imports.events import iter_events
 
+    _refuse_name(path)
     with ledger.write() as tx:
         session = tx.session
         queries.lock_billing(session)
@@ -99,6 +189,8 @@ def import_events(ledger: Ledger, path: Path, year: int | None = None, *, chunk_
         problems = ProblemList(limit=LISTED)
         conflicts: list[Problem] = []
         closed = queries.closed_years(session)
+        context = _context(session, year)
+        sums = _YearSums(session, context)
         rows = added = 0
         chunk: list[ServiceEventRecord] = []
 
@@ -118,6 +210,9 @@ def import_events(ledger: Ledger, path: Path, year: int | None = None, *, chunk_
                     conflicts.append(_problem_at(r, "date", f"the year {r.date.year} is closed; its events can no "
                                                  "longer change", "import.closed-year"))
                     continue
+                beyond = sums.add(r)
+                if beyond is not None:
+                    conflicts.append(beyond)
                 new.append({"source_id": r.event_id, "date": r.date, "year": r.date.year, "month": r.date.month,
                             "component": r.component, "municipality": r.municipality, "customer": r.customer,
                             "quantity": r.quantity, "integration_year": r.integration_year,
@@ -128,7 +223,7 @@ def import_events(ledger: Ledger, path: Path, year: int | None = None, *, chunk_
             chunk.clear()
             return len(new)
 
-        for record in iter_events(path, _context(session, year), problems):
+        for record in iter_events(path, context, problems):
             rows += 1
             chunk.append(record)
             if len(chunk) >= chunk_size:
@@ -146,6 +241,7 @@ def _import_rows(ledger: Ledger, kind: str, path: Path, parse,
                  store: Callable[[Session, object, int], bool | Problem]) -> ImportResult:
     """A small import (counts, costs): parse, then `store(session, record, batch_id)` each record,
     which returns True (added), False (already stored as it is) or a Problem (a conflict)."""
+    _refuse_name(path)
     with ledger.write() as tx:
         queries.lock_billing(tx.session)
         batch, created = _batch(tx, kind, path, _file_hash(path))
@@ -185,6 +281,7 @@ def import_costs(ledger: Ledger, path: Path) -> ImportResult:
     from osuus.imports.costs import parse_costs
 
     closed: set[int] | None = None
+    totals: dict[tuple[int, str], Decimal] = {}
 
     def store(session: Session, r, batch_id: int) -> bool | Problem:
         nonlocal closed
@@ -198,6 +295,16 @@ def import_costs(ledger: Ledger, path: Path) -> ImportResult:
             return stored.amount == r.amount or _problem_at(
                 r, "amount", f"the {r.kind} of {r.component} in {r.year} is already stored as {stored.amount}; "
                              "a stored figure is not overwritten", "import.conflict")
+        if (r.year, r.kind) not in totals:
+            totals[r.year, r.kind] = session.scalar(
+                select(func.sum(ActualCostRow.amount)).where(ActualCostRow.year == r.year,
+                                                             ActualCostRow.kind == r.kind)) or ZERO
+        before = totals[r.year, r.kind]
+        totals[r.year, r.kind] += r.amount
+        if totals[r.year, r.kind] >= AMOUNT_LIMIT > before:
+            return _problem_at(r, "amount", f"with this row the {r.kind} of {r.year} comes to "
+                               f"{totals[r.year, r.kind]:.2f} € (stored and imported rows together): the ledger "
+                               f"settles below {shown_limit(AMOUNT_LIMIT)} € of {r.kind} a year", "import.limit")
         session.add(ActualCostRow(year=r.year, component=r.component, kind=r.kind, amount=r.amount,
                                   note=r.note[:300], batch_id=batch_id))
         return True

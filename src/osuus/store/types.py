@@ -5,6 +5,14 @@ column there holds REAL), so on SQLite they are stored as integers of the
 smallest unit (cents, ten-thousandths); SUM() over integers is exact, and the
 result processor turns them back into Decimal. Both databases therefore sum
 money in SQL exactly.
+
+What a column holds differs: NUMERIC(18, 2) holds euros below 10^16 and
+NUMERIC(18, 4) quantities below 10^14 on PostgreSQL, while SQLite's 64-bit
+integers hold 9.2 × 10^18 cents or ten-thousandths (and overflow in SUM beyond
+them). `capacity` is the smaller of the two. What osuus accepts is kept far
+inside both by the limits of osuus.agreement.checks (AMOUNT_LIMIT, COUNT_LIMIT,
+VOLUME_LIMIT), checked where an agreement or an import comes in, so that the
+two databases accept exactly the same.
 """
 
 from __future__ import annotations
@@ -45,6 +53,13 @@ class _ScaledDecimal(TypeDecorator):
         if dialect.name == "sqlite":
             return Decimal(int(value)).scaleb(-self.scale)
         return Decimal(value)
+
+
+def capacity(column: type[_ScaledDecimal]) -> Decimal:
+    """The largest value (exclusive) a column of this type holds on both databases."""
+    postgres = Decimal(10) ** (column.precision - column.scale)
+    sqlite = Decimal(2 ** 63 - 1).scaleb(-column.scale)
+    return min(postgres, sqlite)
 
 
 class Money(_ScaledDecimal):
