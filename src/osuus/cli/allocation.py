@@ -19,6 +19,7 @@ from osuus.cli.edge import (
     fail,
     lang,
     ledger,
+    parse_year,
     problems_exit,
     refuse,
     stderr,
@@ -96,15 +97,9 @@ def allocate(
 
 
 def _write(content: str | bytes, output: Optional[Path], force: bool) -> None:
-    """To stdout, or to the file `output` (cli/files.py: a fresh temporary file renamed into
+    """To stdout, or to the file `output` (edge.write_text: a fresh temporary file renamed into
     place; an existing file only with --force; a link never written through)."""
-    if output is None:
-        write_text(content, None)
-        return
-    from osuus.cli.files import write_file
-
-    with problems_exit("output"):
-        write_file(output, content.encode("utf-8") if isinstance(content, str) else content, force=force)
+    write_text(content, output, force=force)
 
 
 @app.command(help=t("cli.help.explain"))
@@ -139,9 +134,10 @@ def explain(
 
 
 def _year(text: str) -> int:
-    if not text.isdigit() or not 1000 <= int(text) <= 9999:
-        refuse(f"expected a year such as 2021, found {text!r}", "YEAR")
-    return int(text)
+    try:
+        return parse_year(text)
+    except typer.BadParameter as exc:
+        refuse(str(exc), "YEAR")
 
 
 def _explain_ledger(what: str, which: str, municipality: Optional[str], line: Optional[int],

@@ -26,6 +26,7 @@ from osuus.cli.edge import (
     ledger,
     n,
     parse_date,
+    parse_year,
     problems_exit,
     refuse,
     stderr,
@@ -124,7 +125,7 @@ def _exit_on_findings(written) -> None:
 def export_einvoice(
     number: Optional[str] = typer.Argument(None, help=t("cli.arg.invoice_number")),
     period: Optional[str] = typer.Option(None, "--period", help=t("cli.option.period")),
-    year: Optional[int] = typer.Option(None, "--year", help=t("cli.option.year_documents")),
+    year: Optional[int] = typer.Option(None, "--year", help=t("cli.option.year_documents"), parser=parse_year),
     format: EinvoiceFormat = typer.Option(..., "--format", "-f", help=t("cli.option.einvoice_format")),
     output: Path = OUTPUT,
     force: bool = FORCE,
@@ -149,7 +150,7 @@ def export_einvoice(
 def export_pdf(
     number: Optional[str] = typer.Argument(None, help=t("cli.arg.invoice_number")),
     period: Optional[str] = typer.Option(None, "--period", help=t("cli.option.period")),
-    year: Optional[int] = typer.Option(None, "--year", help=t("cli.option.year_documents")),
+    year: Optional[int] = typer.Option(None, "--year", help=t("cli.option.year_documents"), parser=parse_year),
     output: Path = OUTPUT,
     force: bool = FORCE,
     lang: Optional[Lang] = LANG,
@@ -168,7 +169,7 @@ def export_pdf(
 
 @export_app.command("estimate", help=t("cli.help.export_estimate"))
 def export_estimate(
-    year: int = typer.Argument(..., help=t("cli.arg.estimate_year")),
+    year: int = typer.Argument(..., help=t("cli.arg.estimate_year"), parser=parse_year),
     output: Path = OUTPUT,
     force: bool = FORCE,
     municipality: Optional[str] = typer.Option(None, "--municipality", "-m", help=t("cli.option.municipality_only")),
@@ -191,7 +192,7 @@ def export_estimate(
 
 @export_app.command("report", help=t("cli.help.export_report"))
 def export_report(
-    year: int = typer.Argument(..., help=t("cli.arg.year")),
+    year: int = typer.Argument(..., help=t("cli.arg.year"), parser=parse_year),
     output: Path = OUTPUT,
     force: bool = FORCE,
     municipality: Optional[str] = typer.Option(None, "--municipality", "-m", help=t("cli.option.municipality_only")),
@@ -231,7 +232,7 @@ def export_tables_cmd(
 
 @export_app.command("year", help=t("cli.help.export_year"))
 def export_year_cmd(
-    year: int = typer.Argument(..., help=t("cli.arg.year")),
+    year: int = typer.Argument(..., help=t("cli.arg.year"), parser=parse_year),
     output: Path = OUTPUT,
     force: bool = FORCE,
     lang: Optional[Lang] = LANG,

@@ -47,6 +47,19 @@ class NotMigrated(Exception):
         super().__init__(message)
 
 
+class Unusable(Exception):
+    """The database named cannot be used: an unknown kind, a path that cannot be a SQLite file,
+    a server that does not answer, a disk that is full. `message` says which and why."""
+
+    def __init__(self, message: str):
+        self.message = message
+        super().__init__(message)
+
+
+#: The kinds of database osuus works with (SQLAlchemy backend names).
+BACKENDS = ("sqlite", "postgresql")
+
+
 # --- choosing the database ---------------------------------------------------
 
 
@@ -60,6 +73,74 @@ def _normalise(value: str) -> str:
         return value
     path = Path(value).expanduser().resolve()
     return f"sqlite:///{path}"
+
+
+def check_url(url: str) -> None:
+    """Raise Unusable when `url` (as `resolve_url` makes it) cannot be a database of osuus, as far
+    as can be told without connecting: an unknown kind, a SQLite file in a missing folder or
+    that is a folder."""
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise Unusable(f"expected a SQLite file or a PostgreSQL URL (postgresql://USER@HOST/DATABASE), found "
+                       f"{url!r}") from None
+    backend = parsed.get_backend_name()
+    if backend not in BACKENDS:
+        raise Unusable(f"unknown kind of database '{parsed.drivername}': expected a SQLite file (a path, or "
+                       "sqlite:///PATH) or a PostgreSQL URL (postgresql://USER@HOST/DATABASE)")
+    if backend == "sqlite":
+        database = parsed.database or ""
+        if not database or database == ":memory:" or database.startswith("file:"):
+            raise Unusable("expected a SQLite database file (a path): a database in memory would be lost at once")
+        path = Path(database)
+        if path.is_dir():
+            raise Unusable(f"{path} is a folder: expected a SQLite database file (a path to a file, new or made by "
+                           "osuus)")
+        if not path.parent.is_dir():
+            raise Unusable(f"the folder {path.parent} does not exist: make it first, or name a file in a folder "
+                           "that exists")
+
+
+def unusable(exc: BaseException, url: str) -> Unusable | None:
+    """What a database error means for the person who asked, as an Unusable; None when `exc` is
+    not an error of the database itself (a programming error stays one). A transaction that
+    failed this way has been rolled back whole: nothing of it was written."""
+    from sqlalchemy.exc import DatabaseError, DataError, OperationalError
+
+    if isinstance(exc, OverflowError) and "SQLite INTEGER" in str(exc):  # sqlite3 binding a huge int
+        return Unusable(f"a number is beyond what the database {display_name(url)} holds (64-bit integers): "
+                        "nothing was written")
+    if not isinstance(exc, (OperationalError, DataError, DatabaseError)) or \
+            type(exc).__name__ in ("IntegrityError", "ProgrammingError", "InternalError", "NotSupportedError"):
+        return None
+    name = display_name(url)
+    detail = " ".join(str(getattr(exc, "orig", None) or exc).split()).strip()
+    text = detail.lower()
+    if "disk is full" in text or "disk full" in text or "no space left" in text:
+        return Unusable(f"the disk of the database {name} is full: nothing was written; free some space and run "
+                        "the command again")
+    if "not a database" in text:
+        return Unusable(f"{name} is not a SQLite database (or it is damaged): name the file `osuus db upgrade` "
+                        "made, or a new file")
+    if "unable to open database file" in text:
+        return Unusable(f"cannot open the SQLite file {name}: check that its folder exists and may be written")
+    if "readonly database" in text or "read-only" in text:
+        return Unusable(f"the database {name} may not be written: {detail}")
+    if "database is locked" in text:
+        return Unusable(f"the database {name} is busy (another osuus is writing to it): nothing was written; run "
+                        "the command again")
+    if "integer overflow" in text or "out of range" in text or "overflow" in text:
+        return Unusable(f"a sum is beyond what the database {name} holds: nothing was written ({detail})")
+    if isinstance(exc, DataError):
+        return Unusable(f"the database {name} refused a value: nothing was written ({detail})")
+    if "does not exist" in text and "database" in text:
+        return Unusable(f"the PostgreSQL database {name} does not exist: create it (createdb), then run "
+                        "`osuus db upgrade`")
+    if "connection" in text or "connect" in text or "could not translate host" in text or "timeout" in text:
+        return Unusable(f"cannot connect to the database {name}: {detail}")
+    return Unusable(f"the database {name} cannot be used: {detail}")
 
 
 def default_path() -> Path:
@@ -120,15 +201,16 @@ def make_engine(url: str, *, readonly: bool = False) -> Engine:
     `readonly`: for commands that only read (exports). On SQLite their
     transactions begin DEFERRED, which in WAL mode neither takes nor waits
     for the write lock, so a long export does not hold up an invoice run."""
+    check_url(url)
     backend = make_url(url).get_backend_name()
     if backend == "sqlite":
         engine = create_engine(url)
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin_read if readonly else _sqlite_on_begin)
         return engine
-    if backend == "postgresql":
-        return create_engine(url, pool_pre_ping=True)
-    return create_engine(url)
+    # a server that does not answer is reported after ten seconds, not after the system's TCP timeout
+    timeout = {} if "connect_timeout" in make_url(url).query else {"connect_timeout": 10}
+    return create_engine(url, pool_pre_ping=True, connect_args=timeout)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
