@@ -248,6 +248,28 @@ def write_costs(agreement, rng: random.Random, path: Path) -> None:
         writer.writerows(rows)
 
 
+#: The synthetic agreement of the next year, for the walkthrough of a year whose agreement
+#: arrives after its first invoice.
+NEXT_YEAR_NOTICE = """# SYNTHETIC EXAMPLE, NOT A PUBLISHED APPENDIX: the 2021 appendix of
+# agreements/pirkanmaa-2021.toml with its year moved to 2022 and every cost
+# raised by 2 %, written by examples/make_examples.py. It is used by the
+# README's walkthrough to show a year's agreement stored after the year's first
+# invoice (the advances recomputed). Do not use it for anything real.
+"""
+
+
+def write_next_agreement(path: Path) -> None:
+    text = AGREEMENT.read_text(encoding="utf-8")
+    cost = re.compile(r"^((?:cost|total_cost) = (?:\{ value = )?)([0-9_]+)", re.MULTILINE)
+
+    def raised(match: re.Match) -> str:
+        amount = Decimal(match.group(2).replace("_", "")) * Decimal("1.02")
+        return f"{match.group(1)}{int(amount.quantize(Decimal(1))):_}"
+
+    text = cost.sub(raised, text).replace(str(YEAR), str(YEAR + 1))
+    path.write_text(NEXT_YEAR_NOTICE + text, encoding="utf-8")
+
+
 def write_examples(out: Path = OUT) -> list[Path]:
     agreement = _agreement()
     out.mkdir(parents=True, exist_ok=True)
@@ -257,6 +279,10 @@ def write_examples(out: Path = OUT) -> list[Path]:
     write_events_xlsx(events, paths[1])
     write_counts(agreement, random.Random(SEED + 1), paths[2])
     write_costs(agreement, random.Random(SEED + 2), paths[3])
+    if out == OUT:
+        (OUT.parent / str(YEAR + 1)).mkdir(exist_ok=True)
+        paths.append(OUT.parent / str(YEAR + 1) / "agreement.toml")
+        write_next_agreement(paths[-1])
     return paths
 
 

@@ -3,8 +3,9 @@
 For each member the period's invoice holds its advance instalments, its service
 events, travel and interpretation (osuus.billing.lines) and, once a year is
 closed, that year's settlement; where the settlement would make the invoice
-negative, the settlement comes as a credit note of its own instead. The host is
-never invoiced: it bears the remainder.
+negative, the settlement comes as a credit note of its own instead, and a
+settlement too small to send alone (the agreement's `settlement_minimum`) waits
+for a later invoice. The host is never invoiced: it bears the remainder.
 
 Numbers run without gaps within the year of the issue date (`2021-00016`), each
 invoice has a national payment reference made from that number, and payment is
@@ -20,9 +21,8 @@ from typing import Callable, Iterable, Mapping
 
 from osuus.agreement.model import Agreement
 from osuus.billing.kinds import DocumentKind, LineKind, SettlementKind
-from osuus.billing.lines import EventSum, Line, advance_lines, event_lines
+from osuus.billing.lines import AdvanceBasis, EventSum, Line, advance_lines, event_lines
 from osuus.calendar import Period
-from osuus.engine import Allocation
 from osuus.engine.trace import Figure, figure
 from osuus.ids import viitenumero
 from osuus.money import ZERO
@@ -73,37 +73,51 @@ def settlement_line(s: OpenSettlement) -> Line:
 def draft_period(
     period: Period,
     agreement_of_year: Callable[[int], Agreement | None],
-    allocation: Allocation | None,
+    advances: Iterable[AdvanceBasis],
     sums: Iterable[EventSum],
     settlements: Mapping[str, list[OpenSettlement]] | None = None,
+    *,
+    host: str,
+    billed_advances: Mapping[tuple[str, str], Decimal] | None = None,
+    settlement_minimum: Decimal | None = None,
 ) -> PeriodDrafts:
-    """Every member's invoice (and settlement credit note) for `period`."""
-    agreement = agreement_of_year(period.year)
+    """Every member's invoice (and settlement credit note) for `period`.
+
+    `advances`: the yearly payments the period's advance instalments are made from
+    (osuus.billing.lines.agreement_bases, or the bases of a year without its agreement);
+    `billed_advances`: what the year's earlier periods billed of them. A member's open
+    settlements are carried on its invoice; one that would stand alone on a document (no
+    other line, or a credit bigger than the invoice) and is smaller than
+    `settlement_minimum` stays open for a later invoice."""
     lines: dict[str, list[Line]] = {}
-    if agreement is not None and allocation is not None:
-        for code, drafted in advance_lines(agreement, allocation, period).items():
-            lines.setdefault(code, []).extend(drafted)
+    for code, drafted in advance_lines(advances, period, billed_advances).items():
+        lines.setdefault(code, []).extend(drafted)
     events, problems = event_lines(sums, period, agreement_of_year)
     for code, drafted in events.items():
         lines.setdefault(code, []).extend(drafted)
-    host_codes = {agreement.host} if agreement is not None else set()
     settlements = settlements or {}
     invoices: list[InvoiceDraft] = []
     for code in sorted(set(lines) | set(settlements)):
-        if code in host_codes:
+        if code == host:
             continue
         regular = tuple(lines.get(code, ()))
         open_ = [s for s in settlements.get(code, ()) if s.difference]
         settle = tuple(settlement_line(s) for s in open_)
         years = tuple(sorted({s.year for s in settlements.get(code, ())}))
+        settled = sum((line.amount for line in settle), ZERO)
         combined = regular + settle
+        alone = not regular or sum((line.amount for line in combined), ZERO) < 0
+        if alone and settle and settlement_minimum is not None and abs(settled) < settlement_minimum:
+            combined, settle, years = regular, (), ()  # too small to send alone: carried to a later invoice
         if sum((line.amount for line in combined), ZERO) >= 0:
             if combined:
                 invoices.append(InvoiceDraft(code, DocumentKind.INVOICE, combined, years))
-            continue
-        if regular:
-            invoices.append(InvoiceDraft(code, DocumentKind.INVOICE, regular))
-        invoices.append(InvoiceDraft(code, DocumentKind.CREDIT_NOTE, settle, years))
+        elif settle and sum((line.amount for line in regular), ZERO) >= 0:
+            if regular:
+                invoices.append(InvoiceDraft(code, DocumentKind.INVOICE, regular))
+            invoices.append(InvoiceDraft(code, DocumentKind.CREDIT_NOTE, settle, years))
+        else:  # the period's own lines are a net credit (advances billed beyond a lowered payment)
+            invoices.append(InvoiceDraft(code, DocumentKind.CREDIT_NOTE, combined, years))
     return PeriodDrafts(period, tuple(invoices), tuple(problems))
 
 
@@ -119,6 +133,27 @@ def invoice_number(year: int, sequence: int) -> str:
 def payment_reference(year: int, sequence: int) -> str:
     """The national payment reference (viitenumero) of invoice year / sequence."""
     return viitenumero.from_invoice_number(year, sequence)
+
+
+def issue_date_problems(period: Period, issue_date: dt.date) -> list[Problem]:
+    """An invoice is dated after its period has ended (events are billed afterwards), in the
+    period's year or the next."""
+    problems = []
+    if issue_date <= period.end:
+        problems.append(Problem(f"the invoice date {issue_date.isoformat()} is not after the period {period.code}, "
+                                f"which ends on {period.end.isoformat()}: a period is invoiced once it has ended",
+                                key="--date", value=issue_date.isoformat(), code="invoice.date-early"))
+    elif issue_date.year > period.year + 1:
+        problems.append(Problem(f"the invoice date {issue_date.isoformat()} is not in {period.year} or "
+                                f"{period.year + 1}: a period is invoiced in its own year or early in the next",
+                                key="--date", value=issue_date.isoformat(), code="invoice.date-late"))
+    return problems
+
+
+def missing_before(period: Period, invoiced: Iterable[Period]) -> list[Period]:
+    """The periods of `period`'s year before it that have not been invoiced."""
+    done = set(invoiced)
+    return [p for p in period.previous_in_year() if p not in done]
 
 
 def due_date(issue_date: dt.date, terms_days: int) -> dt.date:

@@ -9,7 +9,13 @@ in the reader's language (osuus.render.lines).
 
 - advance: an equal instalment of the member's yearly payment of an advance
   table, in cents; the year's last instalment takes the cents left over, so the
-  year adds up exactly to the invoiced yearly payment;
+  year adds up exactly to the invoiced yearly payment. The payment is the year's
+  agreement's or, until that is stored, what the agreement before it says
+  (`[billing.without_agreement]`: the last agreement's payment, or the year's
+  estimate). When the payment in force changes during the year (the agreement
+  arrives, a revision is stored) or a credit note took an instalment back, the
+  rest of the year is recomputed: what is still unbilled, spread over the
+  instalments left, so the year still adds up exactly to the payment in force;
 - event: the service events of a month at the agreed prices, billed afterwards
   (events of an earlier period that arrived late are billed like the others; a
   document marks them late by their period);
@@ -23,7 +29,7 @@ import datetime as dt
 import decimal
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, NamedTuple
 
 from osuus.agreement.model import Agreement
 from osuus.billing.kinds import LineKind
@@ -31,7 +37,7 @@ from osuus.billing.pricing import event_price
 from osuus.calendar import Period
 from osuus.engine import Allocation
 from osuus.engine.trace import COUNT, Figure, Num, figure, given
-from osuus.money import CENT, CONTEXT, round_to
+from osuus.money import CENT, CONTEXT, ZERO, round_to
 from osuus.problems import Problem
 
 
@@ -94,24 +100,76 @@ def _cents(value: Decimal) -> Decimal:
     return round_to(value, CENT, "half_up")
 
 
-def advance_lines(agreement: Agreement, allocation: Allocation, period: Period) -> dict[str, list[Line]]:
-    """Each member's advance instalment of every advance table, for `period`."""
-    out: dict[str, list[Line]] = {}
+class AdvanceBasis(NamedTuple):
+    """The yearly payment a member's advances of one table are invoiced by, and where it comes from."""
+
+    municipality: str  # code
+    table: str
+    yearly: Figure  # the payment, with how it was made
+    reference: str  # the clause the advances rest on
+    source: str = "agreement"  # "agreement" (the year's own) | "last_agreement" | "estimate"
+    source_year: int | None = None  # the year of the agreement or estimate it comes from
+
+
+def agreement_bases(agreement: Agreement, allocation: Allocation, *, source: str = "agreement",
+                    reference: str | None = None) -> list[AdvanceBasis]:
+    """The members' yearly payments of the agreement's advance tables."""
+    out: list[AdvanceBasis] = []
     if agreement.billing is None:
         return out
     for table_id in agreement.billing.advance_tables:
         table = allocation.table(table_id)
+        clause = reference if reference is not None else table.table.reference or agreement.reference
         for row in table.rows:
-            if row.municipality == agreement.host:
-                continue
-            yearly = row.chain()
-            explanation = instalment_figure(yearly, period.index, period.count, table=table_id)
-            amount = explanation.value
-            out.setdefault(row.municipality, []).append(Line(
-                LineKind.ADVANCE, table_id, period, Decimal(1), "instalment", amount, amount,
-                table.table.reference or agreement.reference,
-                {"table": table_id, "index": period.index, "count": period.count, "yearly": str(row.invoiced.value)},
-                explanation))
+            if row.municipality != agreement.host:
+                out.append(AdvanceBasis(row.municipality, table_id, row.chain(), clause, source, agreement.year))
+    return out
+
+
+def recomputed_instalment_figure(yearly: Figure, index: int, count: int, billed: Decimal, **params: Any) -> Figure:
+    """Instalment `index` of `count` when `billed` has been invoiced so far: what is still unbilled,
+    spread over the instalments left (up to the cent; the last is what is left)."""
+    left = count - index + 1
+    remaining = yearly.value - billed
+    billed_figure = given("advance.billed", billed, "", before=index - 1, **params)
+    rest = figure("advance.remaining", remaining, (Num(yearly.value), " − ", Num(billed)), "",
+                  (yearly, billed_figure), **params)
+    if left == 1:
+        return figure("line.advance", remaining, (Num(remaining),), "", (rest,), rule="instalment.recomputed.last",
+                      index=index, count=count, **params)
+    with decimal.localcontext(CONTEXT):
+        # up to the cent (away from zero): the spare cents go first, so each month's recomputation
+        # keeps the same schedule (10,56 € six times, then 10,55 €), and the last ends on the payment
+        amount = round_to(remaining / left, CENT, "up")
+    return figure("line.advance", amount, (Num(remaining), " / ", Num(Decimal(left), COUNT)), "", (rest,),
+                  rule="instalment.recomputed", index=index, count=count, **params)
+
+
+def advance_lines(bases: Iterable[AdvanceBasis], period: Period,
+                  billed: Mapping[tuple[str, str], Decimal] | None = None) -> dict[str, list[Line]]:
+    """Each member's advance instalment of every basis, for `period`. `billed`: the advances of
+    the year invoiced before `period`, net of credit notes, by (member, table). An instalment
+    follows the equal schedule of its payment while what was billed matches that schedule, and
+    is recomputed from what is left when it does not."""
+    billed = billed or {}
+    out: dict[str, list[Line]] = {}
+    for basis in bases:
+        yearly = basis.yearly
+        so_far = billed.get((basis.municipality, basis.table), ZERO)
+        on_schedule = so_far == sum((instalment(yearly.value, i, period.count) for i in range(1, period.index)), ZERO)
+        details: dict[str, Any] = {"table": basis.table, "index": period.index, "count": period.count,
+                                   "yearly": str(yearly.value)}
+        if basis.source != "agreement":
+            details.update(basis=basis.source, basis_year=basis.source_year)
+        if on_schedule:
+            explanation = instalment_figure(yearly, period.index, period.count, table=basis.table)
+        else:
+            explanation = recomputed_instalment_figure(yearly, period.index, period.count, so_far, table=basis.table)
+            details.update(billed=str(so_far), left=period.count - period.index + 1)
+        amount = explanation.value
+        out.setdefault(basis.municipality, []).append(Line(
+            LineKind.ADVANCE, basis.table, period, Decimal(1), "instalment", amount, amount, basis.reference,
+            details, explanation))
     return out
 
 

@@ -48,3 +48,10 @@ class AnnualReport:
     settlement_documents: tuple[tuple[str, Decimal], ...]  # (invoice or credit note number, amount it carries)
     estimate_basis: tuple[Basis, ...] = ()
     estimate_issued_basis: str | None = None
+
+    @property
+    def settlement_open(self) -> Decimal | None:
+        """What of the settlement no document carries yet (it goes on the member's next invoice)."""
+        if self.settlement is None:
+            return None
+        return self.settlement - sum((amount for _, amount in self.settlement_documents), Decimal(0))

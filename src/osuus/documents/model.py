@@ -104,6 +104,13 @@ class InvoiceDocument:
         return self.kind is DocumentKind.CREDIT_NOTE
 
     @property
+    def credit_settled_by(self) -> str:
+        """How a credit note's credit reaches the member: `offset` against its next payment, or
+        `refund` to its account (the agreement's [billing.credits])."""
+        billing = self.agreement.billing
+        return billing.credits.settled_by if billing is not None else "offset"
+
+    @property
     def agreement_id(self) -> str:
         return self.agreement.id
 

@@ -54,6 +54,8 @@ def t(key: str, **params) -> str:
 
 
 def payment_terms(doc: InvoiceDocument) -> str:
+    if doc.is_credit:  # a credit note asks for no payment
+        return t("letter.nothing_to_pay")
     days = (doc.due_date - doc.issue_date).days
     return t("letter.terms_days").format(days=days) if days > 0 else t("einvoice.pay_now")
 
@@ -63,6 +65,7 @@ def agreement_note(doc: InvoiceDocument) -> str:
     if doc.is_credit:
         head = t("einvoice.credit_of", number=doc.credited_number) if doc.credited_number else t("letter.credit_note")
         text = head + (f": {doc.reason}" if doc.reason else "") + (f". {text}" if text else "")
+        text += ". " + t("letter.nothing_to_pay") + " " + t(f"letter.credit_{doc.credit_settled_by}")
     return text
 
 

@@ -47,8 +47,11 @@ def _plain(value):
 
 
 def run_json(result, agreement_of, lang: str = "fi") -> dict:
+    from osuus.render.audit_text import checkpoint_json
+
     return {"period": result.period.code, "created": result.created, "events_billed": result.events_billed,
-            "invoices": [invoice_json(i, agreement_of(i), lang) for i in result.invoices]}
+            "invoices": [invoice_json(i, agreement_of(i), lang) for i in result.invoices],
+            "checkpoint": checkpoint_json(result.checkpoint) if result.checkpoint is not None else None}
 
 
 def estimate_json(result, agreement: Agreement, lang: str = "fi") -> dict:
@@ -88,5 +91,6 @@ def report_json(report, agreement: Agreement, lang: str = "fi") -> dict:
             "billed": str(report.billed), "actual": _money(report.actual), "settlement": _money(report.settlement),
             "settlement_invoice": ", ".join(n for n, _ in report.settlement_documents) or None,
             "settlement_documents": [{"number": n, "amount": str(a)} for n, a in report.settlement_documents],
+            "settlement_open": _money(report.settlement_open),
             "estimate_basis": basis_text(report.estimate_basis, report.year, agreement, lang,
                                          report.estimate_issued_basis)}

@@ -83,8 +83,13 @@ class LedgerText:
             head = self.t("invoice.done", period=e.period(result.period.code),
                           invoices=self.c.n("cli.invoice.count", len(result.invoices)),
                           events=self.c.n("cli.invoice.events", result.events_billed))
-        return head + "\n" + self.invoices(self.t("invoice.title_period", period=result.period.code),
-                                           result.invoices, name_of)
+        out = head + "\n" + self.invoices(self.t("invoice.title_period", period=result.period.code),
+                                          result.invoices, name_of)
+        if result.checkpoint is not None:
+            from osuus.render.audit_text import AuditText
+
+            out += AuditText(self.lang).checkpoint_line(result.checkpoint) + "\n"
+        return out
 
     def credited(self, note) -> str:
         return self.t("credit.done", note=note.number, invoice=note.credited, total=self.f.money(note.total))
@@ -142,9 +147,13 @@ class LedgerText:
         if r.settlement is None:
             out.append(self.t("report.open"))
         else:
-            where = (self.t("report.on", documents=", ".join(f"{n} ({self.f.money(a)})"
-                                                             for n, a in r.settlement_documents))
-                     if r.settlement_documents else self.t("report.next"))
+            documents = ", ".join(f"{n} ({self.f.money(a)})" for n, a in r.settlement_documents)
+            if not r.settlement_documents:
+                where = self.t("report.next")
+            elif r.settlement_open:
+                where = self.t("report.on_and_open", documents=documents, open=self.f.money(r.settlement_open))
+            else:
+                where = self.t("report.on", documents=documents)
             direction = self.c.t("line.settlement.charge" if r.settlement > 0 else "line.settlement.credit_direction")
             out.append(self.t("report.settlement", amount=self.f.amount(r.settlement), direction=direction,
                               where=where))

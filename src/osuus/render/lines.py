@@ -48,9 +48,17 @@ def _plain_text(line: Line, agreement: Agreement | None, lang: str, billing_peri
             else None
         title = table.title.get(lang) if table else table_id
         caption = table.caption.get(lang) if table else ""
-        return c.t("line.advance", table=f"{title} ({caption})" if caption else title,
+        basis = line.details.get("basis")
+        text = c.t(f"line.advance.{basis}" if basis else "line.advance",
+                   table=f"{title} ({caption})" if caption else title, year=line.details.get("basis_year", ""),
                    index=line.details.get("index", ""), count=line.details.get("count", ""),
                    yearly=f.money(Decimal(line.details.get("yearly", line.amount))))
+        if "billed" in line.details:  # the rest of the year recomputed: the payment in force changed
+            billed = Decimal(line.details["billed"])
+            text = c.t("line.advance.recomputed", text=text, billed=f.money(billed),
+                       remaining=f.money(Decimal(line.details.get("yearly", 0)) - billed),
+                       left=line.details.get("left", ""))
+        return text
     if kind is LineKind.SETTLEMENT:
         direction = c.t("line.settlement.charge" if line.amount > 0 else "line.settlement.credit_direction")
         if line.details.get("settlement") == "credit":

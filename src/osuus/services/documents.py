@@ -215,11 +215,13 @@ class YearPlan:
 
 
 def plan_year(session: Session, year: int) -> YearPlan:
-    """The year's agreement and invoices, and whether an estimate for it was made."""
+    """The year's agreement, every invoice and credit note about the year (those of its periods,
+    the December invoice numbered in the next year among them, and those carrying its
+    settlement), and whether an estimate for it was made."""
     agreement = Agreements(session).of_year(year)
     if agreement is None:
         raise refuse(f"no agreement for {year} is stored", code="report.no-agreement")
-    invoices = tuple(views(session, queries.invoices_where(session, year=year)))
+    invoices = tuple(views(session, queries.invoices_about_year(session, year)))
     return YearPlan(year, agreement, invoices, queries.estimate_revision(session, year) is not None)
 
 

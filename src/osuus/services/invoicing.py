@@ -10,6 +10,7 @@ audit record.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from typing import Iterable
@@ -17,22 +18,28 @@ from typing import Iterable
 from sqlalchemy.orm import Session
 
 from osuus.billing import credit_notes
+from osuus.agreement.model import Agreement
 from osuus.billing.invoices import (
     InvoiceDraft,
     OpenSettlement,
     draft_period,
     due_date,
     invoice_number,
+    issue_date_problems,
+    missing_before,
     payment_reference,
 )
+from osuus.billing.lines import AdvanceBasis, agreement_bases
 from osuus.billing.kinds import DocumentKind, SettlementKind
 from osuus.calendar import Period
 from osuus.engine import allocate
-from osuus.engine.trace import Figure
+from osuus.engine.trace import Figure, given
 from osuus.money import ZERO
 from osuus.privacy import masked, personal_codes_in
 from osuus.problems import Problem, ProblemsError, refuse
 from osuus.services.agreements import Agreements
+from osuus.services.audit import Checkpoint, checkpoint
+from osuus.services.estimates import estimates_in
 from osuus.services.ledger import Ledger, Tx, fault_point, now
 from osuus.services.views import InvoiceView
 from osuus.store import queries
@@ -48,6 +55,7 @@ class RunResult:
     run_at: dt.datetime
     invoices: tuple[InvoiceView, ...]
     events_billed: int = 0
+    checkpoint: Checkpoint | None = None  # the audit log's head after the run, to keep elsewhere
 
 
 def views(session: Session, invoices: Iterable[Invoice]) -> list[InvoiceView]:
@@ -107,8 +115,59 @@ def _open_settlements(session: Session, before_year: int) -> dict[str, list[tupl
     return out
 
 
-def run_period(ledger: Ledger, period: Period, issue_date: dt.date) -> RunResult:
-    """Invoice a period once. A second run of the same period finds the first and writes nothing."""
+def _advance_bases(session: Session, agreements: Agreements, period: Period, agreement: Agreement | None,
+                   base: Agreement) -> list[AdvanceBasis]:
+    """The yearly payments the period's advances are made from: the year's agreement's, or, until
+    it is stored, what the agreement before it says (`[billing.without_agreement]`)."""
+    if agreement is not None:
+        return agreement_bases(agreement, allocate(agreement))
+    if base.billing is None or not base.billing.advance_tables:
+        return []
+    rule = base.billing.without_agreement
+    if rule.advances == "refuse":
+        raise refuse(f"no agreement for {period.year} is stored, so its advances cannot be invoiced: store it first "
+                     f"(`osuus agreement add FILE`), or say in the {base.year} agreement how the advances of "
+                     f"{period.year} are billed until it is ([billing.without_agreement] advances = "
+                     "'last_agreement' or 'estimate', with its clause)", key="billing.without_agreement",
+                     code="invoice.no-agreement")
+    if rule.advances == "last_agreement":
+        return agreement_bases(base, allocate(base), source="last_agreement", reference=rule.reference)
+    estimates = estimates_in(session, period.year)
+    if not estimates:
+        raise refuse(f"no agreement for {period.year} is stored, and the {base.year} agreement bills its advances "
+                     f"by the year's estimate, but no estimate for {period.year} is stored: run `osuus estimate "
+                     f"{period.year}` first, or store the {period.year} agreement", key="billing.without_agreement",
+                     code="invoice.no-estimate")
+    bases = []
+    for estimate in estimates:
+        for part in estimate.parts:
+            if part.id in base.billing.advance_tables and estimate.municipality != base.host:
+                bases.append(AdvanceBasis(estimate.municipality, part.id, _estimate_part(estimate, part.id, part.amount),
+                                          rule.reference, "estimate", period.year))
+    return bases
+
+
+def _estimate_part(estimate, item: str, amount) -> Figure:
+    """The estimate's part for `item`, with its explanation when the estimate keeps one."""
+    if estimate.explanation is not None:
+        for fig in estimate.explanation.inputs:
+            if fig.param("item") == item:
+                return fig
+    return given("estimate.part", amount, "", item=item)
+
+
+def run_period(ledger: Ledger, period: Period, issue_date: dt.date, *, allow_gap: bool = False) -> RunResult:
+    """Invoice a period once. A second run of the same period finds the first and writes nothing.
+
+    The invoice date must fall after the period and in its year or the next; an earlier period
+    of the year still uninvoiced refuses the run unless `allow_gap` says it is intended (the
+    audit record names the periods passed over). The result carries the audit log's head once
+    the run is committed (the checkpoint to keep elsewhere)."""
+    result = _run_period(ledger, period, issue_date, allow_gap)
+    return dataclasses.replace(result, checkpoint=checkpoint(ledger))
+
+
+def _run_period(ledger: Ledger, period: Period, issue_date: dt.date, allow_gap: bool) -> RunResult:
     with ledger.write() as tx:
         session = tx.session
         queries.lock_billing(session)
@@ -116,6 +175,9 @@ def run_period(ledger: Ledger, period: Period, issue_date: dt.date) -> RunResult
         if existing is not None:
             return RunResult(period, False, existing.run_at, tuple(views(session, queries.invoices_of_run(
                 session, existing.id))))
+        problems = issue_date_problems(period, issue_date)
+        if problems:
+            raise ProblemsError(problems)
         agreements = Agreements(session)
         version = agreements.version(period.year)
         agreement = agreements.of_year(period.year)
@@ -127,11 +189,20 @@ def run_period(ledger: Ledger, period: Period, issue_date: dt.date) -> RunResult
         if base is None:
             raise refuse(f"no agreement is stored for {period.year} or before; run `osuus agreement add FILE` first",
                          code="invoice.no-agreement")
-        allocation = allocate(agreement) if agreement is not None else None
+        skipped = missing_before(period, queries.run_periods(session, period.year))
+        if skipped and not allow_gap:
+            raise refuse(f"{', '.join(p.code for p in skipped)} of {period.year} "
+                         f"{'is' if len(skipped) == 1 else 'are'} not invoiced yet: invoice "
+                         f"{'it' if len(skipped) == 1 else 'them'} first, or say that {period.code} is invoiced "
+                         "before them on purpose (--allow-gap)", key="PERIOD", code="invoice.gap")
+        bases = _advance_bases(session, agreements, period, agreement, base)
         sums = queries.event_sums(session, period.end)
         open_rows = _open_settlements(session, period.year)
-        drafts = draft_period(period, agreements.of_year, allocation, sums,
-                              {code: [o for _, o in pairs] for code, pairs in open_rows.items()})
+        minimum = base.billing.settlement_minimum if base.billing else None
+        drafts = draft_period(period, agreements.of_year, bases, sums,
+                              {code: [o for _, o in pairs] for code, pairs in open_rows.items()},
+                              host=base.host, billed_advances=queries.advances_billed(session, period),
+                              settlement_minimum=minimum.value if minimum is not None else None)
         if drafts.problems:
             raise ProblemsError(drafts.problems)
         host = base.host
@@ -154,9 +225,13 @@ def run_period(ledger: Ledger, period: Period, issue_date: dt.date) -> RunResult
                 if row.year in draft.settles:
                     row.carried_invoice_id = invoice.id
         billed = sum(s.events for s in sums)
-        tx.audit("invoice.run", period.code, {"invoices": [i.number for i in invoices], "events": billed,
-                                              "total": str(sum((i.total for i in invoices), ZERO)),
-                                              "issue_date": issue_date.isoformat()})
+        details = {"invoices": [i.number for i in invoices], "events": billed,
+                   "total": str(sum((i.total for i in invoices), ZERO)), "issue_date": issue_date.isoformat()}
+        if skipped:
+            details["allowed_gap"] = [p.code for p in skipped]
+        if agreement is None and bases:
+            details["advances_by"] = base.billing.without_agreement.advances
+        tx.audit("invoice.run", period.code, details)
         session.flush()
         return RunResult(period, True, run.run_at, tuple(views(session, invoices)), billed)
 

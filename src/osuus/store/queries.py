@@ -12,7 +12,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Iterable
 
-from sqlalchemy import String, and_, bindparam, exists, func, select, text
+from sqlalchemy import String, and_, bindparam, exists, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from osuus.billing.kinds import SHARE_KINDS, DocumentKind, LineKind, SettlementKind
@@ -241,6 +241,27 @@ def invoices_where(session: Session, *, year: int | None = None, municipality: s
     if number is not None:
         q = q.where(Invoice.number == number)
     return list(session.scalars(q))
+
+
+def advances_billed(session: Session, period: Period) -> dict[tuple[str, str], Decimal]:
+    """The advances of `period`'s year billed for the periods before it, net of credit notes:
+    (member, table) -> amount."""
+    line, inv = InvoiceLine, Invoice
+    rows = session.execute(
+        select(inv.municipality, line.component, func.sum(line.amount)).join(inv, inv.id == line.invoice_id)
+        .where(line.kind == LineKind.ADVANCE, line.period_year == period.year, line.period_kind == period.kind,
+               line.period_index < period.index)
+        .group_by(inv.municipality, line.component))
+    return {(code, table): amount for code, table, amount in rows}
+
+
+def invoices_about_year(session: Session, year: int) -> list[Invoice]:
+    """Every invoice and credit note about `year`: those of its periods (the December invoice
+    numbered in the next year among them) and those carrying its settlement."""
+    settling = select(InvoiceLine.invoice_id).where(InvoiceLine.kind == LineKind.SETTLEMENT,
+                                                   InvoiceLine.period_year == year)
+    return list(session.scalars(select(Invoice).where(or_(Invoice.period_year == year, Invoice.id.in_(settling)))
+                                .order_by(Invoice.year, Invoice.sequence)))
 
 
 def invoice_numbers(session: Session, ids: Iterable[int]) -> dict[int, str]:

@@ -207,7 +207,7 @@ def invoice_data(doc: InvoiceDocument, lang: str = "fi") -> dict[str, Any]:
         "vat_note": vat_note,
         "grand_label": text["credit_total"] if credit else text["amount_due"],
         "grand_total": f.money(doc.total),
-        "nothing_to_pay": text["nothing_to_pay"] if credit else "",
+        "nothing_to_pay": f"{text['nothing_to_pay']} {text['credit_' + doc.credit_settled_by]}" if credit else "",
         "basis": [[str(n), ref] for ref, n in basis.items()],
         "notes": [],
         "account": {"iban": fmt_iban(doc.account.iban), "bic": doc.account.bic, "bank": doc.account.bank},

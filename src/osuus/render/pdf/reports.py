@@ -35,7 +35,8 @@ LABEL_KEYS = (
     "report_title", "report_footer", "sender", "recipient", "date", "business_id", "customers", "customers_note",
     "services", "service", "unit", "events", "quantity", "service_customers", "no_services", "money", "item",
     "estimate", "billed", "actual", "travel", "totals", "settlement", "settlement_charge", "settlement_credit",
-    "settlement_none", "settlement_on", "settlement_next", "settlement_open", "settlement_explained", "chart_title",
+    "settlement_none", "settlement_on", "settlement_on_and_open", "settlement_next", "settlement_open",
+    "settlement_explained", "chart_title",
     "chart_title_single", "chart_note", "appendix_title", "appendix_host", "appendix_agreement", "appendix_figures",
     "appendix_language_note",
 )
@@ -107,8 +108,9 @@ def _settlement_text(doc: AnnualReportDocument, labels: dict[str, str], f: Forma
     kind = (labels["settlement_charge"] if report.settlement > 0 else
             labels["settlement_credit"] if report.settlement < 0 else labels["settlement_none"])
     if report.settlement_documents:
-        where = labels["settlement_on"].format(invoice=", ".join(
-            f"{number} ({f.money(amount)})" for number, amount in report.settlement_documents))
+        documents = ", ".join(f"{number} ({f.money(amount)})" for number, amount in report.settlement_documents)
+        where = (labels["settlement_on_and_open"].format(invoice=documents, open=f.money(report.settlement_open))
+                 if report.settlement_open else labels["settlement_on"].format(invoice=documents))
     else:
         where = labels["settlement_next"].format(next=report.year + 1)
     return kind, where
