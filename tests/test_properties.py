@@ -308,7 +308,10 @@ def specs(draw) -> Spec:
         with decimal.localcontext(CONTEXT):
             charged = sum((price * key_values[qty][m] for m in members), Decimal(0))
         extra = draw(money_st(0, 10**9))
-        units.append(Unit(f"palvelu{i}", price, qty, charged + extra, tiers, tier))
+        # an agreement's amounts have at most 6 decimals (docs/agreement-format.md, Limits): the
+        # total is what is charged, up to the millionth, plus what the host pays on top
+        total = (charged + extra).quantize(Decimal("0.000001"), rounding=decimal.ROUND_CEILING)
+        units.append(Unit(f"palvelu{i}", price, qty, total, tiers, tier))
 
     spec_components = [p.id for p in pools] + [u.id for u in units]
 

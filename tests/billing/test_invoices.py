@@ -8,7 +8,7 @@ from decimal import Decimal as D
 
 from osuus.billing.invoices import OpenSettlement, draft_period, due_date, invoice_number, payment_reference
 from osuus.billing.kinds import DocumentKind, SettlementKind
-from osuus.billing.lines import EventSum
+from osuus.billing.lines import EventSum, agreement_bases
 from osuus.calendar import Period
 from osuus.ids import viitenumero
 
@@ -24,7 +24,9 @@ def test_a_period_becomes_each_members_invoice(agreement, allocation):
     ]
     settlements = {"002": [OpenSettlement(2024, SettlementKind.YEAR_END, D(10), "settle-clause")],
                    "003": [OpenSettlement(2024, SettlementKind.YEAR_END, D(-500), "settle-clause")]}
-    drafts = draft_period(MARCH, lambda y: agreement if y == 2025 else None, allocation, sums, settlements)
+    drafts = draft_period(MARCH, lambda y: agreement if y == 2025 else None, agreement_bases(agreement, allocation),
+                          sums, settlements, host="001",
+                          billed_advances={("002", "adv"): D(60), ("003", "adv"): D(40)})  # January and February
     assert drafts.problems == ()
     by = {(d.municipality, d.kind): d for d in drafts.invoices}
     assert set(by) == {("002", DocumentKind.INVOICE), ("003", DocumentKind.INVOICE),
@@ -45,10 +47,63 @@ def test_a_period_becomes_each_members_invoice(agreement, allocation):
 
 
 def test_a_member_with_only_a_settlement_gets_it_alone(agreement):
-    drafts = draft_period(MARCH, lambda y: agreement, None, [],
-                          {"002": [OpenSettlement(2024, SettlementKind.YEAR_END, D("1.65"))]})
+    drafts = draft_period(MARCH, lambda y: agreement, [], [],
+                          {"002": [OpenSettlement(2024, SettlementKind.YEAR_END, D("1.65"))]}, host="001")
     (only,) = drafts.invoices
     assert only.kind is DocumentKind.INVOICE and only.total == D("1.65")
+
+
+SMALL = {"002": [OpenSettlement(2024, SettlementKind.YEAR_END, D("1.65"))],
+         "003": [OpenSettlement(2024, SettlementKind.YEAR_END, D("-5.38"))]}
+
+
+def test_a_settlement_under_the_minimum_is_not_sent_alone(agreement):
+    """With settlement_minimum 10 €: A's 1,65 € would stand alone (no other line), B's −5,38 € would
+    be a credit note of its own (bigger than B's 0 € invoice): both wait for a later invoice."""
+    drafts = draft_period(MARCH, lambda y: agreement, [], [], SMALL, host="001", settlement_minimum=D(10))
+    assert drafts.invoices == ()
+
+
+def test_a_settlement_under_the_minimum_rides_on_an_invoice(agreement, allocation):
+    """With advances to carry them: A 30 + 1,65 = 31,65 €; B 20 − 5,38 = 14,62 € (one invoice each)."""
+    drafts = draft_period(MARCH, lambda y: agreement, agreement_bases(agreement, allocation), [], SMALL,
+                          host="001", settlement_minimum=D(10),
+                          billed_advances={("002", "adv"): D(60), ("003", "adv"): D(40)})
+    assert {(d.municipality, d.kind, d.total, d.settles) for d in drafts.invoices} == {
+        ("002", DocumentKind.INVOICE, D("31.65"), (2024,)), ("003", DocumentKind.INVOICE, D("14.62"), (2024,))}
+
+
+def test_a_credit_bigger_than_the_invoice_and_under_the_minimum_waits(agreement, allocation):
+    """B: advance 20 €, settlement −25 € < the 30 € minimum: the invoice of 20 € goes alone, the
+    settlement waits (not a −5 € credit note)."""
+    drafts = draft_period(MARCH, lambda y: agreement, agreement_bases(agreement, allocation), [],
+                          {"003": [OpenSettlement(2024, SettlementKind.YEAR_END, D(-25))]}, host="001",
+                          settlement_minimum=D(30), billed_advances={("002", "adv"): D(60), ("003", "adv"): D(40)})
+    b = [d for d in drafts.invoices if d.municipality == "003"]
+    assert [(d.kind, d.total, d.settles) for d in b] == [(DocumentKind.INVOICE, D(20), ())]
+
+
+def test_a_period_that_is_a_net_credit_is_a_credit_note(agreement, allocation):
+    """December: A billed 330 € by a 360 € estimate, the agreement's payment is 360 € → 30 €; B was
+    billed 330 € of its 240 €: −90 € comes back on a credit note of its own."""
+    drafts = draft_period(Period.month(2025, 12), lambda y: agreement, agreement_bases(agreement, allocation), [],
+                          host="001", billed_advances={("002", "adv"): D(330), ("003", "adv"): D(330)})
+    assert {(d.municipality, d.kind, d.total) for d in drafts.invoices} == {
+        ("002", DocumentKind.INVOICE, D(30)), ("003", DocumentKind.CREDIT_NOTE, D(-90))}
+
+
+def test_an_invoice_date_is_after_its_period_in_its_year_or_the_next():
+    from osuus.billing.invoices import issue_date_problems, missing_before
+
+    assert issue_date_problems(MARCH, dt.date(2025, 4, 1)) == []
+    assert issue_date_problems(MARCH, dt.date(2026, 12, 31)) == []
+    assert [p.code for p in issue_date_problems(MARCH, dt.date(2025, 3, 31))] == ["invoice.date-early"]
+    assert [p.code for p in issue_date_problems(MARCH, dt.date(1, 1, 1))] == ["invoice.date-early"]
+    assert [p.code for p in issue_date_problems(MARCH, dt.date(2027, 1, 1))] == ["invoice.date-late"]
+    assert [p.code for p in issue_date_problems(MARCH, dt.date(9999, 12, 31))] == ["invoice.date-late"]
+    assert missing_before(MARCH, [Period.month(2025, 1)]) == [Period.month(2025, 2)]
+    assert missing_before(MARCH, [Period.month(2025, 1), Period.month(2025, 2)]) == []
+    assert missing_before(Period.month(2025, 1), []) == []
 
 
 def test_numbers_references_and_due_dates():

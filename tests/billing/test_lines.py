@@ -12,7 +12,7 @@ from decimal import Decimal as D
 import pytest
 
 from osuus.billing.kinds import LineKind
-from osuus.billing.lines import EventSum, advance_lines, event_lines, instalment
+from osuus.billing.lines import AdvanceBasis, EventSum, advance_lines, agreement_bases, event_lines, instalment
 from osuus.calendar import Period
 
 MARCH = Period.month(2025, 3)
@@ -96,8 +96,11 @@ def test_the_instalments_of_a_year_add_up_to_it(yearly):
     assert sum(instalment(yearly, i, 4) for i in range(1, 5)) == yearly
 
 
+ON_SCHEDULE = {("002", "adv"): D(60), ("003", "adv"): D(40)}  # January and February: 30 + 30, 20 + 20
+
+
 def test_advance_lines(agreement, allocation):
-    lines = advance_lines(agreement, allocation, MARCH)
+    lines = advance_lines(agreement_bases(agreement, allocation), MARCH, ON_SCHEDULE)
     # p: 1 200 € by population: A 30 % = 360 €/year, B 20 % = 240 €/year; March is instalment 3 of 12
     assert as_rows(lines) == [
         ("002", "advance", "adv", "2025-03", D(1), "instalment", D("30.00"), D("30.00"),
@@ -108,7 +111,7 @@ def test_advance_lines(agreement, allocation):
 
 
 def test_an_advance_is_explained_down_to_the_allocation(agreement, allocation):
-    line = advance_lines(agreement, allocation, MARCH)["002"][0]
+    line = advance_lines(agreement_bases(agreement, allocation), MARCH, ON_SCHEDULE)["002"][0]
     fig = line.explanation
     assert (fig.name, fig.value, fig.rule) == ("line.advance", D("30.00"), "instalment")
     invoiced = fig.inputs[0]
@@ -119,3 +122,49 @@ def test_an_advance_is_explained_down_to_the_allocation(agreement, allocation):
     assert (payment.name, total.name, share.name) == ("row.payment", "row.total", "component.share")
     assert share.value == D(360) and share.reference == "c-p"  # 1 200 € × 30 / 100
     assert line.kind is LineKind.ADVANCE
+
+
+def _basis(yearly: str, source: str = "agreement") -> AdvanceBasis:
+    from osuus.engine.trace import given
+
+    return AdvanceBasis("002", "adv", given("row.invoiced", D(yearly), ""), "clause", source, 2025)
+
+
+def test_the_rest_of_the_year_is_recomputed_when_the_payment_changes():
+    """January and February billed 30 € each by the estimate (360 €/year); the agreement arrives
+    with 420 €: March bills (420 − 60) / 10 = 36 €, and so on; the year adds up to 420 €."""
+    billed = D(60)
+    amounts = []
+    for month in range(3, 13):
+        (line,) = advance_lines([_basis("420.00")], Period.month(2025, month), {("002", "adv"): billed})["002"]
+        amounts.append(line.amount)
+        billed += line.amount
+    assert amounts == [D(36)] * 10 and billed == D(420)
+    (march,) = advance_lines([_basis("420.00")], MARCH, {("002", "adv"): D(60)})["002"]
+    assert march.details["billed"] == "60" and march.details["left"] == 10
+    assert (march.explanation.rule, march.explanation.inputs[0].value) == ("instalment.recomputed", D(360))
+
+
+def test_a_recomputed_year_ends_exactly_on_its_payment():
+    """100,01 €/year, 5,00 € billed by March (not the schedule's 3 × 8,33 = 24,99): 95,01 € is
+    left for nine instalments, 10,5567 each: six of 10,56 € and three of 10,55 € (the spare
+    cents first), recomputed month by month to the same schedule; the year ends on 100,01 €."""
+    billed = D(5)
+    amounts = []
+    for month in range(4, 13):
+        (line,) = advance_lines([_basis("100.01")], Period.month(2025, month), {("002", "adv"): billed})["002"]
+        amounts.append(line.amount)
+        billed += line.amount
+    assert amounts == [D("10.56")] * 6 + [D("10.55")] * 3 and billed == D("100.01")
+
+
+def test_advances_billed_beyond_a_lowered_payment_come_back():
+    """330 € billed for January–November (30 € a month by a 360 €/year estimate); the agreement
+    says 300 €: December's instalment is 300 − 330 = −30 €."""
+    (line,) = advance_lines([_basis("300.00")], Period.month(2025, 12), {("002", "adv"): D(330)})["002"]
+    assert line.amount == D(-30) and line.explanation.rule == "instalment.recomputed.last"
+
+
+def test_an_advance_by_the_estimate_says_so():
+    (line,) = advance_lines([_basis("360.00", "estimate")], Period.month(2025, 1), {})["002"]
+    assert line.amount == D(30) and line.details["basis"] == "estimate" and line.details["basis_year"] == 2025

@@ -60,7 +60,8 @@ def quoted(agreement) -> list[str]:
     texts += [t.reference for t in agreement.tables] + [r.reference for r in agreement.reductions]
     billing = agreement.billing
     texts += [billing.reference, billing.interpretation_reference, billing.vat.reference,
-              billing.travel.reference, billing.travel.per_diem.reference, billing.travel.km_rate.reference]
+              billing.travel.reference, billing.travel.per_diem.reference, billing.travel.km_rate.reference,
+              billing.without_agreement.reference, billing.credits.reference]
     texts += [p.price.reference for p in billing.events.values() if p.price is not None]
     for party in agreement.parties.values():
         texts += [party.street, party.city, party.contact, party.buyer_reference, party.bank]

@@ -321,6 +321,29 @@ def test_credit_note_shows_the_credited_invoice_and_no_payment_slip(lang):
     assert catalogue(lang).t("letter.due_date") not in text
 
 
+CREDIT_SETTLED = {  # (settled_by, lang): what the credit note says instead of asking for a payment
+    ("offset", "fi"): "Hyvitys vähennetään seuraavan laskumme maksusta.",
+    ("offset", "sv"): "Krediteringen dras av från betalningen av vår nästa faktura.",
+    ("offset", "en"): "The credit is deducted from the payment of our next invoice.",
+    ("refund", "fi"): "Hyvitys maksetaan tilillenne.",
+    ("refund", "sv"): "Krediteringen betalas till ert konto.",
+    ("refund", "en"): "The credit is paid to your account.",
+}
+
+
+@pytest.mark.parametrize("settled_by, lang", sorted(CREDIT_SETTLED))
+def test_credit_note_says_how_the_credit_is_settled(settled_by, lang):
+    from osuus.agreement.model import CreditSettlement
+
+    billing = AGREEMENT.billing._replace(credits=CreditSettlement(settled_by, "clause"))
+    doc = dataclasses.replace(make_credit_note(), agreement=AGREEMENT._replace(billing=billing))
+    _pages, texts = pdf_text(invoice_pdf(doc, lang))
+    text = flat(texts[0])
+    assert CREDIT_SETTLED[settled_by, lang] in text
+    other = CREDIT_SETTLED["refund" if settled_by == "offset" else "offset", lang]
+    assert other not in text
+
+
 # --------------------------------------------------------------------------
 # The estimate letter
 # --------------------------------------------------------------------------

@@ -403,6 +403,30 @@ def test_a_checkpoint_is_read_back_from_its_text_in_any_language_and_from_json()
             read_checkpoint(bad, "kept.txt")
 
 
+def test_an_invoice_runs_summary_shows_the_checkpoint_after_it(migrated_url, agreement_path, tmp_path):
+    """What the run's summary shows is the head the run left: kept, it verifies; a log cut back
+    behind it is found."""
+    from typer.testing import CliRunner
+
+    from osuus.cli import app
+
+    def osuus(*args):
+        result = CliRunner().invoke(app, [str(a) for a in args],
+                                    env={"OSUUS_DATABASE_URL": migrated_url, "OSUUS_USER": "clerk"})
+        return result
+
+    assert osuus("agreement", "add", agreement_path).exit_code == 0
+    run = osuus("invoice", "2021-01", "--date", "2021-02-01", "--format", "json")
+    kept = json.loads(run.stdout)["checkpoint"]
+    assert kept["sequence"] == 2  # the agreement's record, then the run's
+    head = json.loads(osuus("audit", "checkpoint", "--format", "json").stdout)
+    assert (head["sequence"], head["hash"]) == (kept["sequence"], kept["hash"])
+    text = osuus("invoice", "2021-02", "--date", "2021-03-01").stdout
+    assert "Muutoslokin tarkistuspiste: tietue 3, tiiviste " in text
+    (tmp_path / "kept.json").write_text(json.dumps(kept), encoding="utf-8")
+    assert osuus("audit", "verify", "--checkpoint", tmp_path / "kept.json").exit_code == 0
+
+
 def test_the_quick_line_of_every_row_is_its_canonical_json(database_url, tmp_path):
     """The digest of each row is made from the values as the database keeps them (quick), and is
     the canonical JSON of its typed values: every row of a small ledger, on both databases."""

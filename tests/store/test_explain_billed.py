@@ -35,6 +35,11 @@ e6,2025-03-05,t,003,B-3,2,2,,,
 e7,2025-03-03,m,001,H-1,35,,,,
 e8,2025-03-04,u,001,H-2,5,,,,
 """
+WITHOUT_AGREEMENT = """
+[billing.without_agreement]
+advances = "estimate"
+reference = "next-year-clause"
+"""
 COSTS = """year,component,kind,amount
 2025,p,cost,1800
 2025,u,cost,900
@@ -54,7 +59,8 @@ def osuus(url: str, *args) -> str:
 @pytest.fixture(scope="module")
 def ledger_url(tmp_path_factory) -> str:
     folder = tmp_path_factory.mktemp("explain")
-    (folder / "small.toml").write_text(TEXT, encoding="utf-8")
+    # until a 2026 agreement is stored, 2026's advances are billed by the 2026 estimate
+    (folder / "small.toml").write_text(TEXT + WITHOUT_AGREEMENT, encoding="utf-8")
     (folder / "events.csv").write_text(EVENTS, encoding="utf-8")
     (folder / "costs.csv").write_text(COSTS, encoding="utf-8")
     url = f"sqlite:///{folder / 'ledger.db'}"

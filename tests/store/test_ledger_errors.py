@@ -86,15 +86,18 @@ def events_file(tmp_path: Path, name: str, rows: list[str]) -> Path:
     return path
 
 
+LEDGER_MODULES = {"osuus.cli.ledger", "osuus.cli.audit"}
+
+
 def ledger_commands() -> set[str]:
-    """Every command that osuus.cli.ledger registers, as typed ("import events", "close-year")."""
+    """Every command that the ledger's CLI modules register, as typed ("import events", "audit verify")."""
     def name(command) -> str:
         return command.name or command.callback.__name__.replace("_", "-")
 
-    found = {name(c) for c in app.registered_commands if c.callback.__module__ == "osuus.cli.ledger"}
+    found = {name(c) for c in app.registered_commands if c.callback.__module__ in LEDGER_MODULES}
     for group in app.registered_groups:
         found |= {f"{group.name} {name(c)}" for c in group.typer_instance.registered_commands
-                  if c.callback.__module__ == "osuus.cli.ledger"}
+                  if c.callback.__module__ in LEDGER_MODULES}
     return found
 
 
@@ -104,6 +107,7 @@ LEDGER_ARGS = {
     "agreement list": [],
     "audit verify": [],
     "audit log": [],
+    "audit checkpoint": [],
     "estimate": ["2021"],
     "invoice": ["2021-01", "--date", "2021-02-01"],
     "invoices": [],
