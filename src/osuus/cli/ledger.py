@@ -15,7 +15,7 @@ from typing import Optional
 
 import typer
 
-from osuus.cli.edge import DB_OPTION, app, lang, ledger, parse_date, refuse, t, width
+from osuus.cli.edge import DB_OPTION, app, lang, ledger, parse_date, parse_year, refuse, t, width
 
 class Fmt(str, enum.Enum):
     text = "text"
@@ -93,7 +93,8 @@ def agreement_list(db: Optional[str] = DB_OPTION) -> None:
 # --------------------------------------------------------------------------
 
 @app.command(help=t("cli.help.estimate"))
-def estimate(year: int = typer.Argument(..., help=t("cli.arg.estimate_year")), db: Optional[str] = DB_OPTION,
+def estimate(year: int = typer.Argument(..., help=t("cli.arg.estimate_year"), parser=parse_year),
+             db: Optional[str] = DB_OPTION,
              format: Fmt = typer.Option(Fmt.text, "--format", "-f", help=t("cli.option.format"))) -> None:
     from osuus.services.estimates import make_estimate
 
@@ -111,6 +112,7 @@ def estimate(year: int = typer.Argument(..., help=t("cli.arg.estimate_year")), d
 @app.command(help=t("cli.help.invoice"))
 def invoice(period: str = typer.Argument(..., help=t("cli.arg.period")),
             date: Optional[str] = typer.Option(None, "--date", help=t("cli.option.invoice_date")),
+            allow_gap: bool = typer.Option(False, "--allow-gap", help=t("cli.option.allow_gap")),
             db: Optional[str] = DB_OPTION,
             format: Fmt = typer.Option(Fmt.text, "--format", "-f", help=t("cli.option.format"))) -> None:
     from osuus.calendar import Period
@@ -124,7 +126,7 @@ def invoice(period: str = typer.Argument(..., help=t("cli.arg.period")),
         refuse(f"expected a month such as 2021-03 or a quarter such as 2021-Q1, found {period!r}", "PERIOD")
     issue_date = parse_date(date)
     with ledger(db) as opened:
-        result = run_period(opened, parsed, issue_date)
+        result = run_period(opened, parsed, issue_date, allow_gap=allow_gap)
         agreement = _agreement(opened, parsed.year) or _agreement(opened)
         name_of = _name_of(opened)
     if format is Fmt.json:
@@ -136,7 +138,7 @@ def invoice(period: str = typer.Argument(..., help=t("cli.arg.period")),
 
 
 @app.command("invoices", help=t("cli.help.invoices"))
-def invoices_list(year: Optional[int] = typer.Option(None, "--year", help=t("cli.option.year")),
+def invoices_list(year: Optional[int] = typer.Option(None, "--year", help=t("cli.option.year"), parser=parse_year),
                   municipality: Optional[str] = typer.Option(None, "--municipality", "-m",
                                                              help=t("cli.option.municipality")),
                   db: Optional[str] = DB_OPTION,
@@ -169,7 +171,8 @@ def credit(number: str = typer.Argument(..., help=t("cli.arg.credit_number")),
 
 
 @app.command("close-year", help=t("cli.help.close_year"))
-def close_year_cmd(year: int = typer.Argument(..., help=t("cli.arg.year")), db: Optional[str] = DB_OPTION,
+def close_year_cmd(year: int = typer.Argument(..., help=t("cli.arg.year"), parser=parse_year),
+                   db: Optional[str] = DB_OPTION,
                    format: Fmt = typer.Option(Fmt.text, "--format", "-f", help=t("cli.option.format"))) -> None:
     from osuus.services.closing import close_year
 
@@ -185,7 +188,7 @@ def close_year_cmd(year: int = typer.Argument(..., help=t("cli.arg.year")), db: 
 
 
 @app.command(help=t("cli.help.report"))
-def report(year: int = typer.Argument(..., help=t("cli.arg.year")),
+def report(year: int = typer.Argument(..., help=t("cli.arg.year"), parser=parse_year),
            municipality: Optional[str] = typer.Option(None, "--municipality", "-m",
                                                       help=t("cli.option.municipality_all")),
            db: Optional[str] = DB_OPTION,
@@ -215,7 +218,8 @@ def report(year: int = typer.Argument(..., help=t("cli.arg.year")),
 
 @import_app.command("events", help=t("cli.help.import_events"))
 def import_events_cmd(file: Path = typer.Argument(..., help=t("cli.arg.import_file")),
-                      year: Optional[int] = typer.Option(None, "--year", help=t("cli.option.import_year")),
+                      year: Optional[int] = typer.Option(None, "--year", help=t("cli.option.import_year"),
+                                                         parser=parse_year),
                       db: Optional[str] = DB_OPTION) -> None:
     from osuus.services.imports import import_events
 
