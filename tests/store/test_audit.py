@@ -372,6 +372,19 @@ def test_an_actor_with_a_personal_identity_code_is_refused(migrated_url, Session
         assert session.scalar(select(text("count(*)")).select_from(AuditRecord)) == 0
 
 
+def test_an_actor_longer_than_its_column_is_refused_by_the_service_on_both_databases(migrated_url, Session):
+    """100 characters fit the column; 101 are refused before any write (not only by the CLI)."""
+    with Ledger(migrated_url, "x" * 100) as ledger:
+        with ledger.write() as tx:
+            tx.audit("test.long-actor", "fits")
+    with Ledger(migrated_url, "x" * 101) as ledger:
+        with pytest.raises(ProblemsError, match="at most 100 characters"):
+            with ledger.write():
+                pass
+    with Session() as session:
+        assert session.scalar(select(text("count(*)")).select_from(AuditRecord)) == 1
+
+
 def test_the_command_line_refuses_such_an_actor_with_exit_2(migrated_url, Session, agreement_path):
     from typer.testing import CliRunner
 

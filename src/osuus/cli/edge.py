@@ -198,20 +198,6 @@ def database_errors(url: Optional[str] = None) -> Iterator[None]:
         fail([problem], "command")
 
 
-def _check_actor() -> None:
-    """Who acts ($OSUUS_USER, else the login name) is recorded with every change: a name longer
-    than the ledger's column is refused on every database alike (PostgreSQL would refuse it at
-    the first write, SQLite would take it), before anything is written."""
-    from osuus.store import audit
-    from osuus.store.tables import AuditRecord
-
-    limit = AuditRecord.__table__.c.actor.type.length
-    actor = audit.current_actor()
-    if len(actor) > limit:
-        refuse(f"expected a user name of at most {limit} characters (the change log records who acted), found "
-               f"{len(actor)}: set {audit.ENV_USER} to a shorter one", audit.ENV_USER)
-
-
 @contextlib.contextmanager
 def ledger(db: Optional[str], *, readonly: bool = False) -> Iterator:
     """The ledger of `--db` (or $OSUUS_DATABASE_URL, or the default file), migrated; a use
@@ -219,8 +205,6 @@ def ledger(db: Optional[str], *, readonly: bool = False) -> Iterator:
     `readonly` commands (exports) do not take SQLite's write lock."""
     from osuus.services.ledger import Ledger, NotMigrated
 
-    if not readonly:
-        _check_actor()
     with database_errors():
         try:
             opened = Ledger(db, readonly=readonly)

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from osuus.privacy import masked, personal_codes_in
 from osuus.problems import Problem, ProblemsError
 from osuus.store import audit
+from osuus.store.tables import AuditRecord
 from osuus.store.db import NotMigrated, make_engine, require_migrated, resolve_url, session_factory
 
 __all__ = ["Ledger", "NotMigrated", "Tx", "fault_point", "now", "refuse_personal_codes"]
@@ -51,7 +52,13 @@ def fault_point(name: str) -> None:
 
 
 def refuse_personal_codes(actor: str, subject: str = "", reason: str = "") -> None:
-    """Nothing that holds a personal identity code goes into the audit log."""
+    """Nothing that holds a personal identity code goes into the audit log; nor an actor longer
+    than its column (PostgreSQL would refuse it at the first write, SQLite would take it)."""
+    limit = AuditRecord.__table__.c.actor.type.length
+    if len(actor) > limit:
+        raise ProblemsError([Problem(
+            f"expected a user name of at most {limit} characters (the change log records who acted), found "
+            f"{len(actor)}: set {audit.ENV_USER} to a shorter one", key=audit.ENV_USER, code="actor.too-long")])
     codes = personal_codes_in(actor)
     if codes:
         raise ProblemsError([Problem(
