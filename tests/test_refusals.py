@@ -116,12 +116,12 @@ def sqlite_ledger(tmp_path_factory) -> Path:
 class PostgresLedgers:
     """A template database with the small ledger, and a fresh copy of it for each case."""
 
-    def __init__(self, base: str):
+    def __init__(self, base: str, folder: Path):
         self.base = base
         self.admin = create_engine(base, isolation_level="AUTOCOMMIT")
         self.names: list[str] = []
         self.template = self._create()
-        build_ledger(self.url(self.template), Path("."))
+        build_ledger(self.url(self.template), folder)
 
     def url(self, name: str) -> str:
         return make_url(self.base).set(database=name).render_as_string(hide_password=False)
@@ -144,13 +144,13 @@ class PostgresLedgers:
 
 
 @pytest.fixture(scope="session")
-def postgres_ledgers():
+def postgres_ledgers(tmp_path_factory):
     base = os.environ.get(PG_ENV, "").strip()
     if not base:
         pytest.skip(f"{PG_ENV} not set")
     from osuus.store.db import resolve_url
 
-    ledgers = PostgresLedgers(resolve_url(base))
+    ledgers = PostgresLedgers(resolve_url(base), tmp_path_factory.mktemp("refusals-postgres"))
     try:
         yield ledgers
     finally:
