@@ -91,30 +91,82 @@ def _report(written) -> None:
     print(n("cli.export.written", len(written)))
 
 
+FORMAT_NAMES = {"finvoice": "Finvoice", "peppol": "Peppol"}
+#: The mark a written e-invoice that could not be checked gets in the export's index
+#: (the `findings` column), naming the layers that did not run.
+NOT_CHECKED = "NOT-CHECKED"
+
+
+def _unavailable_text(exc) -> str:
+    """Why a format's e-invoices cannot be checked here, and what to do, in the reader's language."""
+    format = getattr(exc, "format", None)
+    key = f"cli.validate.unavailable_{format}" if format in FORMAT_NAMES else "cli.validate.unavailable"
+    return t(key, reason=str(exc))
+
+
 def _unavailable(exc: Exception) -> NoReturn:
-    """The validators cannot run here: say what to install, exit 2."""
-    stderr(t("cli.validate.unavailable", reason=str(exc)))
+    """The validators cannot run here: say which format and what to do, exit 2."""
+    stderr(_unavailable_text(exc))
     raise typer.Exit(EXIT_PROBLEMS)
 
 
-def _validator(required: Optional[bool]):
-    """The validating function, or None. Asked for (True) but unavailable: exit 2 with the install hint."""
+class _Checker:
+    """Validates the e-invoices an export writes, each with the rules of its format.
+
+    A format whose rules are missing here (`unavailable`) is not checked: its
+    documents get one finding, ``NOT-CHECKED:<layers>``, so that the index never
+    shows them as passing; `not_checked` counts them per format."""
+
+    def __init__(self, v, unavailable: dict):
+        self.v = v
+        self.unavailable = unavailable
+        self.not_checked: dict[str, int] = {}
+
+    def marker(self, format: str) -> str:
+        return f"{NOT_CHECKED}:" + "+".join(self.v.LAYERS[format])
+
+    def __call__(self, data: bytes) -> list:
+        v = self.v
+        format = v.detect_format(data)
+        if format in self.unavailable:
+            self.not_checked[format] = self.not_checked.get(format, 0) + 1
+            return [v.finding(self.marker(format), "error", "/", str(self.unavailable[format]))]
+        if format == "peppol":  # osuus writes Peppol BIS: its rules always apply
+            return v.validate_peppol(data, peppol=True)
+        return v.validate_bytes(data)
+
+
+def _validator(required: Optional[bool], formats: tuple[str, ...] = ("peppol", "finvoice")):
+    """The validating function for the e-invoices of `formats` (None with --no-validate).
+
+    Each format is prepared on its own (the Finvoice schema fetched on first use): one that
+    cannot be checked here does not stop the other. --validate (True) insists: a format that
+    cannot be checked is refused with exit 2, naming it and what to do, before anything is
+    written. By default it is said, the files are written, and they are marked not checked."""
     if required is False:
         return None
     from osuus.einvoice import validate as v
 
-    try:
-        v.warm_up()
-    except v.ValidatorUnavailable as exc:  # the optional extra or the Finvoice XSD is missing
-        if required:
-            _unavailable(exc)
-        stderr(t("cli.validate.skipped", reason=str(exc)))
-        return None
-    return v.validate_bytes
+    status = v.availability(formats, fetch=True)
+    unavailable = {f: exc for f, exc in status.items() if exc is not None}
+    for exc in unavailable.values():
+        stderr(_unavailable_text(exc))
+    if unavailable and required:
+        raise typer.Exit(EXIT_PROBLEMS)
+    return _Checker(v, unavailable)  # even when no format can be checked: it marks them
 
 
-def _exit_on_findings(written) -> None:
-    bad = [w for w in written if w.findings]
+def _not_checked_marker(findings: str) -> bool:
+    return bool(findings) and all(code.startswith(NOT_CHECKED + ":") for code in findings.split())
+
+
+def _exit_on_findings(written, check=None) -> None:
+    """Say which e-invoices break rules (exit 1) and which were written without being checked."""
+    if isinstance(check, _Checker):
+        for format, count in sorted(check.not_checked.items()):
+            stderr(n("cli.export.not_checked", count, format=FORMAT_NAMES[format],
+                     layers=", ".join(check.v.LAYERS[format]), marker=check.marker(format)))
+    bad = [w for w in written if w.findings and not _not_checked_marker(w.findings)]
     if bad:
         for w in bad:
             stderr(t("cli.validate.findings", path=w.path, findings=w.findings))
@@ -136,14 +188,14 @@ def export_einvoice(
     from osuus.cli.files import write_einvoice
     from osuus.services.documents import invoice_documents, select_invoices
 
-    check = _validator(validate)
+    check = _validator(validate, (format.value,))
     with ledger(db, readonly=True) as opened, opened.read() as session:
         docs = invoice_documents(session, select_invoices(session, number=number, period=period, year=year),
                                  einvoice=True, rf=rf)
     with _output(output, force) as out:
         written = [write_einvoice(doc, format.value, out, check) for doc in docs]
     _report(written)
-    _exit_on_findings(written)
+    _exit_on_findings(written, check)
 
 
 @export_app.command("pdf", help=t("cli.help.export_pdf"))
@@ -266,9 +318,9 @@ def export_year_cmd(
             kinds=", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))))
     print(t("cli.export.index", path=result.index))
     if check is not None:
-        print(t("cli.export.validated", count=kinds.get("finvoice", 0) + kinds.get("peppol", 0),
-                findings=len(result.invalid)))
-    _exit_on_findings(result.written)
+        checked = [w for w in result.written if w.format in check.v.LAYERS and w.format not in check.unavailable]
+        print(t("cli.export.validated", count=len(checked), findings=sum(1 for w in checked if w.findings)))
+    _exit_on_findings(result.written, check)
 
 
 @app.command("validate", help=t("cli.help.validate"))
@@ -304,12 +356,16 @@ def validate_cmd(
     for f in files:
         try:
             findings = v.validate_file(f)
-        except v.ValidatorUnavailable as exc:
-            stderr(f"{f}: " + t("cli.validate.unavailable", reason=str(exc)))
+        except v.ValidatorUnavailable as exc:  # this file's format cannot be checked here: said, exit 2
+            stderr(f"{f}: " + _unavailable_text(exc))
             status = EXIT_PROBLEMS
             continue
         for found in findings:
             print(f"{f}: {v.format_finding(found)}")
+        data = f.read_bytes()
+        applied = v.layers(data)
+        if "UBL-XSD" in applied and "PEPPOL" not in applied:
+            print(t("cli.validate.en16931", file=f, customization=v.customization_id(data)))
         if v.has_errors(findings):
             status = max(status, 1)
         elif not findings:
