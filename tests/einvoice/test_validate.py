@@ -247,3 +247,38 @@ def test_command_prints_rule_id_location_and_message(finvoice_xsd, monkeypatch, 
     )
     assert "finvoice-no-invoice-number.xml: fatal: FINVOICE-XSD at line " in out[2]
     assert v.main([files[0]]) == 0
+
+
+# ------------------------------------------------- embedded files (the invoice image)
+
+PDF_BASE64 = "JVBERi0xLjQKJcfsj6IKJSVFT0YK" * 400  # "%PDF-1.4 … %%EOF" repeated: 11 200 characters
+
+
+def with_attachment(content: str, attributes: str = 'mimeCode="application/pdf" filename="lasku-1.pdf"') -> bytes:
+    reference = (f"<cac:AdditionalDocumentReference>\n    <cbc:ID>lasku-1</cbc:ID>\n    <cac:Attachment>\n"
+                 f"      <cbc:EmbeddedDocumentBinaryObject {attributes}>{content}</cbc:EmbeddedDocumentBinaryObject>\n"
+                 f"    </cac:Attachment>\n  </cac:AdditionalDocumentReference>\n  <cac:AccountingSupplierParty>")
+    return replaced(read("peppol-invoice-valid.xml"), b"<cac:AccountingSupplierParty>", reference.encode())
+
+
+@pytest.mark.parametrize("content, attributes, expected", [
+    (PDF_BASE64, 'mimeCode="application/pdf" filename="lasku-1.pdf"', set()),
+    # a mime code outside both code lists: CEN's and Peppol's rule
+    (PDF_BASE64, 'mimeCode="application/x-pdf" filename="lasku-1.pdf"', {"BR-CL-24", "PEPPOL-EN16931-CL001"}),
+    (PDF_BASE64, 'mimeCode="application/pdf"', {"UBL-DT-07"}),  # no file name
+    ("", 'mimeCode="application/pdf" filename="lasku-1.pdf"', {"PEPPOL-EN16931-R008"}),  # empty: not shortened
+    ("  \n  ", 'mimeCode="application/pdf" filename="lasku-1.pdf"', {"PEPPOL-EN16931-R008"}),
+])
+def test_embedded_files_are_judged_the_same_with_their_content_shortened(content, attributes, expected, monkeypatch):
+    """The rule sets get embedded files' contents shortened (docs/einvoice-validation.md): the
+    findings must be those of the whole content."""
+    data = with_attachment(content, attributes)
+    shortened = v.validate_peppol(data)
+    assert {f.code for f in shortened if f.is_error} == expected
+    monkeypatch.setattr(v, "_shorten_binaries", lambda root: root)
+    assert v.validate_peppol(data) == shortened
+
+
+def test_an_embedded_file_that_is_not_base64_is_still_caught_by_the_schema():
+    (found,) = v.validate_peppol(with_attachment("not base64 at all!"))
+    assert found.code == "UBL-XSD" and "EmbeddedDocumentBinaryObject" in found.key + found.message
