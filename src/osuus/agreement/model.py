@@ -254,6 +254,8 @@ class Party(NamedTuple):
     contact: str = ""
     email: str = ""
     buyer_reference: str = ""
+    legal_name: str = ""  # the registered name (Tampereen kaupunki); e-invoices' legal name
+    accounting_cost: str = ""  # the buyer's own accounting reference (cost centre); Peppol BT-19/BT-133
     iban: str = ""
     bic: str = ""
     bank: str = ""

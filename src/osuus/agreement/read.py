@@ -66,7 +66,7 @@ UNIT_WORDS = {
     "vrk": "day", "km": "km", "kk": "month", "kuukausi": "month", "vuosi": "year", "erä": "lot",
 }
 _PARTY_TEXT = ("street", "postcode", "city", "country", "einvoice_address", "operator", "vat_number", "contact",
-               "email", "buyer_reference", "iban", "bic", "bank", "source")
+               "email", "buyer_reference", "legal_name", "accounting_cost", "iban", "bic", "bank", "source")
 
 
 class _Reader:

@@ -44,9 +44,16 @@ class PartyDocument:
     contact: str = ""  # a unit or person to address letters to
     email: str = ""
     buyer_reference: str = ""  # what the buyer asks to be quoted (cost centre); Peppol BT-10
+    legal_name: str = ""  # the registered name, "Tampereen kaupunki"; empty: not given
+    accounting_cost: str = ""  # the buyer's accounting reference (Peppol BT-19 and BT-133)
 
     def display_name(self, lang: str = "fi") -> str:
         return self.name_sv if lang == "sv" and self.name_sv else self.name
+
+    @property
+    def registered_name(self) -> str:
+        """The name the party is registered under (its legal name), else its name in tables."""
+        return self.legal_name or self.name
 
 
 @dataclass(frozen=True, slots=True)
