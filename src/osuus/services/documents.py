@@ -44,7 +44,10 @@ from osuus.store import queries
 
 # What each use of a party needs; a missing field is named in the error.
 ADDRESS = ("street", "postcode", "city")
-EINVOICE = ("einvoice_address",)
+# An e-invoice is routed by the receiver's e-invoice address *and* its operator (Finvoice
+# ToIdentifier and ToIntermediator): without the operator an operator cannot deliver it, and
+# the address is no stand-in for it. The sender's own operator may be its bank (BIC).
+EINVOICE = ("einvoice_address", "operator")
 ACCOUNT = ("iban", "bic")
 
 _FIELD_NAMES = {
@@ -77,7 +80,8 @@ def party_document(agreement: Agreement, code: str, needs: tuple[str, ...] = ADD
         address=PostalAddress(party.street, party.postcode, party.city, party.country),
         einvoice_address=ovt.compact(party.einvoice_address), operator=ovt.compact(party.operator).upper(),
         vat_number="FI" + alv.compact(party.vat_number) if party.vat_number else "",
-        contact=party.contact, email=party.email, buyer_reference=party.buyer_reference)
+        contact=party.contact, email=party.email, buyer_reference=party.buyer_reference,
+        legal_name=party.legal_name, accounting_cost=party.accounting_cost)
 
 
 def bank_account(agreement: Agreement) -> BankAccount:
@@ -104,13 +108,16 @@ def invoice_document(agreements: Agreements, invoice: InvoiceView, *, needs: tup
     """The document of an issued invoice or credit note.
 
     `needs` names the party fields the output needs (EINVOICE adds the OVT
-    addresses); `rf` overrides the agreement's choice of payment reference form."""
+    address and the operator the buyer is reached through; the seller, who sends, needs
+    its own address and may send through its bank); `rf` overrides the agreement's
+    choice of payment reference form."""
     agreement = _agreement_for(agreements, invoice)
     if agreement.by_code(invoice.municipality) is None:
         raise refuse(f"{invoice.number}: municipality {invoice.municipality} is not in agreement {agreement.id}",
                      code="document.not-in-agreement")
+    seller_needs = tuple(f for f in needs if f != "operator")  # the sender may send through its bank
     seller, buyer, account = gather(lambda make: make(), (
-        lambda: party_document(agreement, agreement.host, needs),
+        lambda: party_document(agreement, agreement.host, seller_needs),
         lambda: party_document(agreement, invoice.municipality, needs),
         lambda: bank_account(agreement)))
     use_rf = (agreement.billing.reference_form == "rf") if rf is None and agreement.billing else bool(rf)
