@@ -417,7 +417,7 @@ class Written:
     document: str  # invoice number, or the year
     municipality: str  # official code; empty for the appendix
     name: str
-    format: str  # pdf | finvoice | peppol
+    format: str  # pdf | finvoice | finvoice-attachments | peppol
     language: str
     path: Path
     sha256: str
@@ -439,7 +439,9 @@ def _file_word(kind: str, lang: str) -> str:
     return catalogue(lang).t(f"file.{kind}")
 
 
-def einvoice_bytes(doc, fmt: str) -> bytes:
+def einvoice_bytes(doc, fmt: str, pdf: bytes | None = None) -> bytes:
+    """The e-invoice of `doc` in `fmt`, with the invoice's image `pdf` embedded (Peppol) or named
+    as its attachments message (Finvoice: `write_einvoice` writes that message beside it)."""
     if fmt == "finvoice":
         from osuus.einvoice.finvoice import finvoice_xml
 
@@ -447,8 +449,16 @@ def einvoice_bytes(doc, fmt: str) -> bytes:
     if fmt == "peppol":
         from osuus.einvoice.peppol import peppol_xml
 
-        return peppol_xml(doc)
+        return peppol_xml(doc, pdf)
     raise refuse(f"unknown e-invoice format {fmt!r}; expected finvoice or peppol", key="--format")
+
+
+def invoice_image(doc) -> bytes:
+    """The Finnish PDF of `doc`, byte for byte what `osuus export pdf` writes: the image every
+    e-invoice of it carries (rendered once per document and reused)."""
+    from osuus.render.pdf.letters import invoice_pdf
+
+    return invoice_pdf(doc, "fi")
 
 
 def _member_folder(out: Path, code: str, name: str) -> Path:
@@ -464,28 +474,60 @@ def _rule_ids(findings: list) -> str:
 
 
 def write_einvoice(doc, fmt: str, out: OutputFiles, validate: Callable[[bytes], list] | None = None,
-                   credited_by: str = "") -> Written:
-    findings = ""
+                   credited_by: str = "", pdf: bytes | None = None) -> Written:
+    """The e-invoice of `doc` in `fmt` (see `write_einvoice_files`); the row of its main file.
+    A Finvoice message's attachments message is written beside it all the same."""
+    return write_einvoice_files(doc, fmt, out, validate, credited_by, pdf)[0]
 
-    def make() -> bytes:
+
+def write_einvoice_files(doc, fmt: str, out: OutputFiles, validate: Callable[[bytes], list] | None = None,
+                         credited_by: str = "", pdf: bytes | None = None) -> list[Written]:
+    """The e-invoice of `doc` in `fmt` carrying its image `pdf` (rendered here when not given):
+    a Peppol file with the PDF inside, or a Finvoice message and its attachments message
+    (the invoice message first)."""
+    findings = ""
+    image = pdf if pdf is not None else invoice_image(doc)
+    folder = _member_folder(out.folder, doc.buyer.code, doc.buyer.name)
+    if fmt == "finvoice":
+        from osuus.einvoice.finvoice import finvoice_send
+
+        send = finvoice_send(doc, image)
+
+        def make() -> bytes:
+            nonlocal findings
+            findings = _rule_ids(validate(send.message)) if validate else ""
+            return send.message
+
+        path = folder / _invoice_name(doc, ".finvoice.xml", "fi")
+        sha = out.stage(path, make)
+        attachments = folder / _invoice_name(doc, ".finvoice-attachments.xml", "fi")
+        return [Written(doc.kind.value, doc.number, doc.buyer.code, doc.buyer.name, fmt, "", path, sha,
+                        str(doc.total), findings, credited_by, doc.credited_number),
+                Written(doc.kind.value, doc.number, doc.buyer.code, doc.buyer.name, "finvoice-attachments", "",
+                        attachments, out.stage(attachments, lambda: send.attachments), str(doc.total), "",
+                        credited_by, doc.credited_number)]
+
+    def make_other() -> bytes:
         nonlocal findings
-        data = einvoice_bytes(doc, fmt)
+        data = einvoice_bytes(doc, fmt, image)
         findings = _rule_ids(validate(data)) if validate else ""
         return data
 
-    path = _member_folder(out.folder, doc.buyer.code, doc.buyer.name) / _invoice_name(doc, f".{fmt}.xml", "fi")
-    sha = out.stage(path, make)
-    return Written(doc.kind.value, doc.number, doc.buyer.code, doc.buyer.name, fmt, "", path, sha, str(doc.total),
-                   findings, credited_by, doc.credited_number)
+    path = folder / _invoice_name(doc, f".{fmt}.xml", "fi")
+    sha = out.stage(path, make_other)
+    return [Written(doc.kind.value, doc.number, doc.buyer.code, doc.buyer.name, fmt, "", path, sha, str(doc.total),
+                    findings, credited_by, doc.credited_number)]
 
 
-def write_invoice_pdf(doc, out: OutputFiles, lang: str, credited_by: str = "") -> Written:
+def write_invoice_pdf(doc, out: OutputFiles, lang: str, credited_by: str = "", pdf: bytes | None = None) -> Written:
+    """The PDF of `doc` in `lang`; `pdf` is its Finnish image when already rendered."""
     from osuus.render.pdf.letters import invoice_pdf
 
     path = _member_folder(out.folder, doc.buyer.code, doc.buyer.name) / _invoice_name(doc, ".pdf", lang)
+    data = pdf if pdf is not None and lang == "fi" else None
     return Written(doc.kind.value, doc.number, doc.buyer.code, doc.buyer.name, "pdf", lang, path,
-                   out.stage(path, lambda: invoice_pdf(doc, lang)), str(doc.total), "", credited_by,
-                   doc.credited_number)
+                   out.stage(path, lambda: data if data is not None else invoice_pdf(doc, lang)), str(doc.total), "",
+                   credited_by, doc.credited_number)
 
 
 def write_estimates(letters: Iterable, out: OutputFiles, lang: str) -> list[Written]:
@@ -588,8 +630,10 @@ def export_year(ledger, plan, out: OutputFiles, *, lang: str = "fi", date: dt.da
     credited_by = {i.number: i.credited_by for i in plan.invoices}
     for doc in docs:  # every missing field of every party is found before any file is written
         by = credited_by.get(doc.number, "")
-        written.append(write_invoice_pdf(doc, out, lang, by))
-        written += [write_einvoice(doc, fmt, out, validate, by) for fmt in EINVOICE_FORMATS]
+        image = invoice_image(doc)  # rendered once: the PDF file (in Finnish) and both e-invoices carry it
+        written.append(write_invoice_pdf(doc, out, lang, by, image))
+        for fmt in EINVOICE_FORMATS:
+            written += write_einvoice_files(doc, fmt, out, validate, by, image)
         advance(1)
     if letters:
         written += write_estimates(letters, out, lang)  # dated the day the estimate was made

@@ -3,11 +3,16 @@
 Written with lxml from an `InvoiceDocument`. The element order follows the
 UBL 2.1 schema; the business rules (BR-*, PEPPOL-EN16931-*) are the ones
 `osuus.einvoice.validate` checks. Amounts have two decimals; a credit note
-carries the credited amounts as positive figures, as UBL expects.
+carries the credited amounts as positive figures, as UBL expects, and no
+payment means: its payment terms say how the credit is settled. The parties'
+legal names are their registered names; the buyer's accounting reference
+(BT-19, BT-133) is written only when the agreement gives one. The invoice's
+PDF, when given, travels inside as an `AdditionalDocumentReference`.
 """
 
 from __future__ import annotations
 
+import base64
 from decimal import Decimal
 
 from osuus.billing.lines import Line
@@ -17,7 +22,9 @@ from osuus.einvoice.common import (
     amount_text,
     basis_note,
     description,
+    image_description,
     payment_terms,
+    pdf_file_name,
     plain_text,
     unit_code,
     vat_text,
@@ -34,8 +41,9 @@ SCHEME_OVT = "0216"
 SCHEME_BUSINESS_ID = "0037"
 
 
-def peppol_xml(doc: InvoiceDocument) -> bytes:
-    """The UBL document of an invoice (380) or a credit note (381), UTF-8."""
+def peppol_xml(doc: InvoiceDocument, pdf: bytes | None = None) -> bytes:
+    """The UBL document of an invoice (380) or a credit note (381), UTF-8; with `pdf`, the
+    invoice's image embedded (base64) under the name `osuus export pdf` gives it."""
     from lxml import etree
 
     credit = doc.is_credit
@@ -65,6 +73,8 @@ def peppol_xml(doc: InvoiceDocument) -> bytes:
     if note:
         cbc(root, "Note", note)
     cbc(root, "DocumentCurrencyCode", doc.currency)
+    if doc.buyer.accounting_cost:  # BT-19: the buyer's own accounting reference
+        cbc(root, "AccountingCost", doc.buyer.accounting_cost)
     cbc(root, "BuyerReference", doc.buyer.buyer_reference or doc.agreement_id or doc.number)
     start, end = doc.billing_period
     p = cac(root, "InvoicePeriod")
@@ -75,19 +85,25 @@ def peppol_xml(doc: InvoiceDocument) -> bytes:
         cbc(ref, "ID", doc.credited_number)
         if doc.credited_issue_date:
             cbc(ref, "IssueDate", doc.credited_issue_date.isoformat())
+    if pdf is not None:  # BG-24: after BillingReference in both Invoice and CreditNote
+        attached = cac(root, "AdditionalDocumentReference")
+        cbc(attached, "ID", doc.number)
+        cbc(attached, "DocumentDescription", image_description(doc))
+        cbc(cac(attached, "Attachment"), "EmbeddedDocumentBinaryObject", base64.b64encode(pdf).decode("ascii"),
+            mimeCode="application/pdf", filename=pdf_file_name(doc))
     _party(cac(root, "AccountingSupplierParty"), doc.seller, cbc, cac)
     _party(cac(root, "AccountingCustomerParty"), doc.buyer, cbc, cac)
 
-    means = cac(root, "PaymentMeans")
-    cbc(means, "PaymentMeansCode", "58")  # SEPA credit transfer
-    if credit:
-        # nothing is paid on a credit note; its due date tells when it is settled
-        cbc(means, "PaymentDueDate", doc.due_date.isoformat())
-    cbc(means, "PaymentID", doc.payment_reference)
-    account = cac(means, "PayeeFinancialAccount")
-    cbc(account, "ID", doc.account.iban)
-    cbc(account, "Name", doc.seller.name)
-    cbc(cac(account, "FinancialInstitutionBranch"), "ID", doc.account.bic)
+    if not credit:  # a credit note asks for no payment: no account, reference or due date
+        means = cac(root, "PaymentMeans")
+        cbc(means, "PaymentMeansCode", "58")  # SEPA credit transfer
+        cbc(means, "PaymentID", doc.payment_reference)
+        account = cac(means, "PayeeFinancialAccount")
+        cbc(account, "ID", doc.account.iban)
+        cbc(account, "Name", doc.seller.registered_name)
+        cbc(cac(account, "FinancialInstitutionBranch"), "ID", doc.account.bic)
+    # an invoice's terms; a credit note's says how the credit is settled (BR-CO-25 asks for
+    # terms or a due date whenever an amount is due, and a credit note's amount is positive)
     cbc(cac(root, "PaymentTerms"), "Note", payment_terms(doc))
 
     total = doc.total * sign
@@ -135,7 +151,7 @@ def _party(holder, party: PartyDocument, cbc, cac) -> None:
         cbc(scheme, "CompanyID", party.vat_number)
         cbc(cac(scheme, "TaxScheme"), "ID", "VAT")
     legal = cac(p, "PartyLegalEntity")
-    cbc(legal, "RegistrationName", party.name)
+    cbc(legal, "RegistrationName", party.registered_name)
     cbc(legal, "CompanyID", business_digits, schemeID=SCHEME_BUSINESS_ID)
     if party.contact or party.email:
         contact = cac(p, "Contact")
@@ -155,8 +171,8 @@ def _line(root, line: Line, doc: InvoiceDocument, sign: Decimal, cbc, cac, money
     quantity = abs(line.quantity) if amount >= 0 else -abs(line.quantity)
     cbc(el, "CreditedQuantity" if credit else "InvoicedQuantity", plain_text(quantity), unitCode=unit_code(line.unit))
     money(el, "LineExtensionAmount", amount)
-    if line.component:
-        cbc(el, "AccountingCost", line.component)
+    if doc.buyer.accounting_cost:  # BT-133 is the buyer's reference, never osuus's component id
+        cbc(el, "AccountingCost", doc.buyer.accounting_cost)
     period = cac(el, "InvoicePeriod")
     cbc(period, "StartDate", line.period.start.isoformat())
     cbc(period, "EndDate", line.period.end.isoformat())
