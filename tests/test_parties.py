@@ -40,7 +40,7 @@ def test_shipped_parties_load():
 def test_every_party_mistake_at_once():
     text = TEXT.replace('einvoice_address = "003701444113"', 'einvoice_address = "003701444114"')  # Sastamala, bad check
     text = text.replace('iban = "FI79 4405 2020 0360 82"', 'iban = "FI79 4405 2020 0360 83"')  # bad check digits
-    akaa = '[parties."Akaa"]\nstreet = "Kaupungintalo"\npostcode = "37800"'
+    akaa = '[parties."Akaa"]\nlegal_name = "Akaan kaupunki"\nstreet = "Kaupungintalo"\npostcode = "37800"'
     text = text.replace(akaa, akaa.replace('"37800"', '"3780"') + '\niban = "FI7944052020036082"')
     text = text.replace('[parties."Virrat"]', '[parties."Virtat"]')
     agreement, problems = load(text)
@@ -87,10 +87,11 @@ def test_a_document_names_the_party_and_the_missing_field():
     with pytest.raises(ProblemsError) as caught:
         party_document(agreement, "581", ADDRESS + EINVOICE)  # Parkano
     messages = [str(p) for p in caught.value.problems]
-    assert len(messages) == 3
+    assert len(messages) == 4
     assert all("Parkano" in m for m in messages)
     assert any("street" in m for m in messages) and any("postcode" in m for m in messages)
     assert any("einvoice_address" in m for m in messages)
+    assert any("operator" in m for m in messages)  # an e-invoice is routed by its operator too
     assert party_document(agreement, "020", ADDRESS + EINVOICE).business_id == "2050864-5"  # Akaa
 
 
