@@ -90,7 +90,7 @@ def test_a_changed_registry_verdict_does_not_lock_a_stored_year(ledger_2021, fre
     osuus(ledger_2021, "invoice", "2021-02", "--date", "2021-03-01")
     out = tmp_path / "einvoice"
     osuus(ledger_2021, "export", "einvoice", "--period", "2021-02", "--format", "finvoice", "-o", out)
-    assert len(list(out.rglob("*.xml"))) == 21
+    assert len(list(out.rglob("*.finvoice.xml"))) == 21  # each with its attachments message beside it
 
 
 def renamed_2022(tmp_path: Path) -> Path:
