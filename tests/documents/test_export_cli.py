@@ -104,9 +104,24 @@ def test_validate_without_the_finvoice_schema_says_what_to_install(walkthrough_u
     assert osuus("export", "einvoice", "2021-00016", "-f", "finvoice", "-o", str(out),
                  "--no-validate", url=walkthrough_url).returncode == 0
     (xml,) = out.glob("*/*.finvoice.xml")
+    (attachments,) = out.glob("*/*.finvoice-attachments.xml")
     proc = osuus("validate", str(xml), url=walkthrough_url, env={"OSUUS_FINVOICE_XSD": str(tmp_path / "none.xsd")})
     assert proc.returncode == 2
     assert "--install-finvoice-xsd" in proc.stderr and "none.xsd" in proc.stderr  # how to get the schema
+    # the attachments message has no schema: osuus's own checks need none
+    proc = osuus("--language", "en", "validate", str(attachments), url=walkthrough_url,
+                 env={"OSUUS_FINVOICE_XSD": str(tmp_path / "none.xsd")})
+    assert proc.returncode == 0 and "valid" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_a_finvoice_export_lists_and_counts_the_attachments_messages(walkthrough_url, tmp_path):
+    out = tmp_path / "fin"
+    proc = osuus("--language", "en", "export", "einvoice", "2021-00016", "-f", "finvoice", "-o", str(out),
+                 "--no-validate", url=walkthrough_url)
+    assert proc.returncode == 0, proc.stderr
+    listed = sorted(line for line in proc.stdout.splitlines() if line.endswith(".xml"))
+    assert sorted(p.rsplit(".", 2)[-2] for p in listed) == ["finvoice", "finvoice-attachments"]
+    assert "2 files" in proc.stdout
 
 
 def test_an_output_that_is_a_file_is_refused(walkthrough_url, tmp_path):

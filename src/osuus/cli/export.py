@@ -185,7 +185,7 @@ def export_einvoice(
     validate: Optional[bool] = typer.Option(None, "--validate/--no-validate", help=t("cli.option.validate")),
     db: Optional[str] = DB_OPTION,
 ) -> None:
-    from osuus.cli.files import write_einvoice
+    from osuus.cli.files import write_einvoice_files
     from osuus.services.documents import invoice_documents, select_invoices
 
     check = _validator(validate, (format.value,))
@@ -193,7 +193,7 @@ def export_einvoice(
         docs = invoice_documents(session, select_invoices(session, number=number, period=period, year=year),
                                  einvoice=True, rf=rf)
     with _output(output, force) as out:
-        written = [write_einvoice(doc, format.value, out, check) for doc in docs]
+        written = [w for doc in docs for w in write_einvoice_files(doc, format.value, out, check)]
     _report(written)
     _exit_on_findings(written, check)
 

@@ -422,7 +422,7 @@ class Written:
     path: Path
     sha256: str
     amount: str = ""
-    findings: str = ""  # validation: "" when valid or not validated, else the rule ids
+    findings: str = ""  # validation: "" when valid or not asked for, the rule ids broken, or NOT-CHECKED:<layers>
     credited_by: str = ""  # an invoice: the credit note that credits it
     credits: str = ""  # a credit note: the invoice it credits
 
@@ -441,7 +441,7 @@ def _file_word(kind: str, lang: str) -> str:
 
 def einvoice_bytes(doc, fmt: str, pdf: bytes | None = None) -> bytes:
     """The e-invoice of `doc` in `fmt`, with the invoice's image `pdf` embedded (Peppol) or named
-    as its attachments message (Finvoice: `write_einvoice` writes that message beside it)."""
+    as its attachments message (Finvoice: `write_einvoice_files` writes that message beside it)."""
     if fmt == "finvoice":
         from osuus.einvoice.finvoice import finvoice_xml
 
@@ -471,13 +471,6 @@ def _invoice_name(doc, suffix: str, lang: str) -> str:
 
 def _rule_ids(findings: list) -> str:
     return " ".join(sorted({f.code for f in findings if f.is_error}))
-
-
-def write_einvoice(doc, fmt: str, out: OutputFiles, validate: Callable[[bytes], list] | None = None,
-                   credited_by: str = "", pdf: bytes | None = None) -> Written:
-    """The e-invoice of `doc` in `fmt` (see `write_einvoice_files`); the row of its main file.
-    A Finvoice message's attachments message is written beside it all the same."""
-    return write_einvoice_files(doc, fmt, out, validate, credited_by, pdf)[0]
 
 
 def write_einvoice_files(doc, fmt: str, out: OutputFiles, validate: Callable[[bytes], list] | None = None,

@@ -102,6 +102,7 @@ XSLT_IDS = ("CEN", "PEPPOL")
 #: to one document): the schema, the compiled rule sets, osuus's own rules.
 LAYERS = {
     "finvoice": ("FINVOICE-XSD", "OSUUS"),
+    "finvoice-attachments": ("OSUUS",),  # no published schema: osuus's own checks only
     "peppol": ("UBL-XSD", *XSLT_IDS, "OSUUS"),
 }
 #: The CustomizationID (BT-24) of a plain EN 16931 invoice, and the part every
@@ -706,6 +707,8 @@ def _format_of(root) -> str | None:
     qname = etree.QName(root)
     if qname.namespace is None and qname.localname == "Finvoice":
         return "finvoice"
+    if qname.namespace is None and qname.localname == "FinvoiceAttachments":
+        return "finvoice-attachments"
     if (qname.namespace, qname.localname) in ((UBL_INVOICE_NS, "Invoice"), (UBL_CREDITNOTE_NS, "CreditNote")):
         return "peppol"
     return None
@@ -939,14 +942,72 @@ def _finvoice_totals(root) -> list[Problem]:
     return findings
 
 
+def validate_finvoice_attachments(xml_bytes: bytes) -> list[Problem]:
+    """Check a Finvoice attachments message (the invoice's image sent beside the invoice
+    message, docs/einvoices.md) by osuus's own rules: no schema of it is published, so these
+    are what a receiver relies on: which invoice message it belongs to, and each attachment's
+    content, name, type and SHA-1 hash of its base64 text.
+
+    OSUUS-FA-01 a required element is missing or empty; OSUUS-FA-02 the content is not
+    base64; OSUUS-FA-03 the hash is not the SHA-1 of the content; OSUUS-FA-04 the
+    attachment's identifier does not end with its hash."""
+    import base64
+    import binascii
+    import hashlib
+
+    root, problems = _parse(xml_bytes)
+    if problems:
+        return problems
+    if _format_of(root) != "finvoice-attachments":
+        return [finding("FORMAT", "fatal", "/", f"the root element is {root.tag}, not FinvoiceAttachments")]
+    findings: list[Problem] = []
+
+    def text(parent, path: str) -> str:
+        found = parent.find(path)
+        value = (found.text or "").strip() if found is not None else ""
+        if not value:
+            where = f"/FinvoiceAttachments/{path}" if parent is root else f"/FinvoiceAttachments/AttachmentDetails/{path}"
+            findings.append(finding("OSUUS-FA-01", "fatal", where, f"{path.rsplit('/', 1)[-1]} is missing or empty"))
+        return value
+
+    text(root, "MessageTransmissionDetails/MessageDetails/MessageIdentifier")
+    text(root, "MessageTransmissionDetails/MessageDetails/RefToMessageIdentifier")
+    attachments = root.findall("AttachmentDetails")
+    if not attachments:
+        findings.append(finding("OSUUS-FA-01", "fatal", "/FinvoiceAttachments", "no AttachmentDetails"))
+    for n, attachment in enumerate(attachments, 1):
+        where = f"/FinvoiceAttachments/AttachmentDetails[{n}]"
+        identifier = text(attachment, "AttachmentIdentifier")
+        content = text(attachment, "AttachmentContent")
+        text(attachment, "AttachmentName")
+        text(attachment, "AttachmentMimeType")
+        digest = text(attachment, "AttachmentSecureHash")
+        if content:
+            try:
+                base64.b64decode(content, validate=True)
+            except (binascii.Error, ValueError):
+                findings.append(finding("OSUUS-FA-02", "fatal", where + "/AttachmentContent", "the content is not base64"))
+            actual = hashlib.sha1(content.encode("ascii", "replace")).hexdigest()
+            if digest and digest.lower() != actual:
+                findings.append(finding("OSUUS-FA-03", "fatal", where + "/AttachmentSecureHash",
+                                        f"the hash {digest} is not the SHA-1 of the content ({actual})"))
+        if identifier and digest and not identifier.endswith("::" + digest):
+            findings.append(finding("OSUUS-FA-04", "error", where + "/AttachmentIdentifier",
+                                    f"the identifier {identifier} does not end with ::{digest}"))
+    return findings
+
+
 def validate_bytes(xml_bytes: bytes) -> list[Problem]:
-    """Validate by the root element: Finvoice, or a UBL Invoice/CreditNote."""
+    """Validate by the root element: Finvoice (or its attachments message), or a UBL
+    Invoice/CreditNote."""
     root, problems = _parse(xml_bytes)
     if problems:
         return problems
     kind = _format_of(root)
     if kind == "finvoice":
         return validate_finvoice(xml_bytes)
+    if kind == "finvoice-attachments":
+        return validate_finvoice_attachments(xml_bytes)
     if kind == "peppol":
         return validate_peppol(xml_bytes)
     return [finding(
