@@ -318,7 +318,7 @@ def export_year_cmd(
             kinds=", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))))
     print(t("cli.export.index", path=result.index))
     if check is not None:
-        checked = [w for w in result.written if w.format in check.v.LAYERS and w.format not in check.unavailable]
+        checked = [w for w in result.written if w.format in FORMAT_NAMES and w.format not in check.unavailable]
         print(t("cli.export.validated", count=len(checked), findings=sum(1 for w in checked if w.findings)))
     _exit_on_findings(result.written, check)
 
