@@ -102,11 +102,7 @@ def finvoice_xml(doc: InvoiceDocument, *, timestamp: dt.datetime | None = None, 
     vat_parts = vat_text_parts(doc)
     root = etree.Element("Finvoice", Version="3.0")
 
-    def add(parent, name: str, text=None, **attrs):
-        el = etree.SubElement(parent, name, **attrs)
-        if text is not None:
-            el.text = latin9(str(text))
-        return el
+    add = _add
 
     def money(parent, name: str, value: Decimal):
         return add(parent, name, amount_text(value, comma=True), AmountCurrencyIdentifier=doc.currency)
@@ -114,11 +110,7 @@ def finvoice_xml(doc: InvoiceDocument, *, timestamp: dt.datetime | None = None, 
     def date(parent, name: str, value: dt.date):
         return add(parent, name, value.strftime("%Y%m%d"), Format="CCYYMMDD")
 
-    transmission = add(root, "MessageTransmissionDetails")
-    _routing(transmission, doc)
-    details = add(transmission, "MessageDetails")
-    add(details, "MessageIdentifier", message_id)
-    add(details, "MessageTimeStamp", helsinki_time(timestamp).isoformat(timespec="seconds"))
+    details = _message_details(root, doc, message_id, timestamp)
     add(details, "SpecificationIdentifier", SPECIFICATION)
 
     _party(root, "Seller", doc.seller, add)
@@ -237,17 +229,8 @@ def finvoice_attachments_xml(doc: InvoiceDocument, pdf: bytes, *, message_id: st
     attachments_id = message_id + ATTACHMENTS_SUFFIX
     root = etree.Element("FinvoiceAttachments", Version="1.0")
 
-    def add(parent, name: str, text=None):
-        el = etree.SubElement(parent, name)
-        if text is not None:
-            el.text = latin9(str(text))
-        return el
-
-    transmission = add(root, "MessageTransmissionDetails")
-    _routing(transmission, doc)
-    details = add(transmission, "MessageDetails")
-    add(details, "MessageIdentifier", attachments_id)
-    add(details, "MessageTimeStamp", helsinki_time(timestamp).isoformat(timespec="seconds"))
+    add = _add
+    details = _message_details(root, doc, attachments_id, timestamp)
     add(details, "RefToMessageIdentifier", message_id)
     content = base64.b64encode(pdf).decode("ascii")
     digest = hashlib.sha1(content.encode("ascii")).hexdigest()
@@ -260,17 +243,32 @@ def finvoice_attachments_xml(doc: InvoiceDocument, pdf: bytes, *, message_id: st
     return etree.tostring(root, xml_declaration=True, encoding=ENCODING, pretty_print=True)
 
 
+def _add(parent, name: str, text=None, **attrs):
+    """A child element; its text, if any, in characters Latin-9 can hold."""
+    from lxml import etree
+
+    el = etree.SubElement(parent, name, **attrs)
+    if text is not None:
+        el.text = latin9(str(text))
+    return el
+
+
+def _message_details(root, doc: InvoiceDocument, message_id: str, timestamp: dt.datetime | None):
+    """What the invoice message and its attachments message begin with alike: the routing, then
+    the message's identifier and time stamp (returned, for what each adds after them)."""
+    transmission = _add(root, "MessageTransmissionDetails")
+    _routing(transmission, doc)
+    details = _add(transmission, "MessageDetails")
+    _add(details, "MessageIdentifier", message_id)
+    _add(details, "MessageTimeStamp", helsinki_time(timestamp).isoformat(timespec="seconds"))
+    return details
+
+
 def _routing(transmission, doc: InvoiceDocument) -> None:
     """From and To: the e-invoice addresses and the operators they are reached through. The
     receiver's operator is required (services.documents refuses a document without it); the
     sender without an operator of its own sends through its bank (its BIC)."""
-    from lxml import etree
-
-    def add(parent, name: str, text: str):
-        el = etree.SubElement(parent, name)
-        el.text = text
-        return el
-
+    add = _add
     sender = add(transmission, "MessageSenderDetails", None)
     add(sender, "FromIdentifier", doc.seller.einvoice_address)
     add(sender, "FromIntermediator", doc.seller.operator or doc.account.bic)
