@@ -53,4 +53,4 @@ def engine(migrated_url):
 
 @pytest.fixture
 def Session(engine):
-    return session_factory(engine)
+    return session_factory(engine, area_id=1)

@@ -310,16 +310,16 @@ def test_rows_written_before_revision_0003_are_covered_by_its_baseline(database_
                 connection.execute(text("SELECT setval('import_batches_id_seq', 1)"))
         from osuus.store.db import session_factory
 
-        with session_factory(engine).begin() as session:
+        with session_factory(engine).begin() as session:  # before areas (revision 0004)
             audit.append(session, actor="old", action="import.events", subject="old.csv", details={"rows": 3})
     finally:
         engine.dispose()
-    assert upgrade(database_url)[1] == "0003"
+    assert upgrade(database_url)[1] == "0004"  # through 0003, which appends the baseline
     engine = make_engine(database_url)
     try:
         from osuus.store.db import session_factory
 
-        with session_factory(engine)() as session:
+        with session_factory(engine, area_id=1)() as session:
             baseline = session.scalars(select(AuditRecord).order_by(AuditRecord.id.desc())).first()
             assert (baseline.action, baseline.actor) == ("audit.baseline", "osuus db upgrade")
             assert baseline.details["content"]["tables"]["service_events"]["keys"] == [[1, 3]]
@@ -333,7 +333,7 @@ def test_rows_written_before_revision_0003_are_covered_by_its_baseline(database_
     try:
         from osuus.store.db import session_factory
 
-        with session_factory(engine)() as session:
+        with session_factory(engine, area_id=1)() as session:
             assert audit.verify_content(session).findings == [
                 audit.Finding("row.edited", record=baseline.id, table="service_events", key=2)]
     finally:
@@ -345,7 +345,10 @@ def test_every_column_of_a_covered_table_is_covered():
     from osuus.store.tables import Base
 
     for covered in audit.COVERED:
-        assert set(Base.metadata.tables[covered.table].c.keys()) == set(covered.columns), covered.table
+        # `area_id` (revision 0004) is left out: it was filled in for the rows written before, and the
+        # area's own chain and filters cover it (a row moved to another area is missing from its own)
+        assert set(Base.metadata.tables[covered.table].c.keys()) - {"area_id"} == set(covered.columns), \
+            covered.table
 
 
 # ---------------------------------------------------------------------------
@@ -452,7 +455,7 @@ def test_the_quick_line_of_every_row_is_its_canonical_json(database_url, tmp_pat
     build(database_url, tmp_path)
     engine = make_engine(database_url)
     try:
-        with session_factory(engine)() as session:
+        with session_factory(engine, area_id=1)() as session:
             connection = session.connection()
             checked = 0
             for covered in audit.COVERED:

@@ -180,7 +180,7 @@ def event_amounts(url: str, period: str) -> Decimal:
     """The sum of the event lines of a period's invoices, summed in SQL through the Money type (exact)."""
     engine = make_engine(url)
     try:
-        with session_factory(engine)() as session:
+        with session_factory(engine, area_id=1)() as session:
             return session.scalar(select(func.sum(InvoiceLine.amount)).join(Invoice, Invoice.id == InvoiceLine.invoice_id)
                                   .where(Invoice.period == Period.parse(period), InvoiceLine.kind == "event"))
     finally:

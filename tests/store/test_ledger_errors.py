@@ -62,7 +62,7 @@ def snapshot(url: str) -> dict[str, int]:
     """Every table's row count."""
     engine = make_engine(url)
     try:
-        with session_factory(engine)() as session:
+        with session_factory(engine, area_id=1)() as session:
             return {t.name: session.scalar(select(func.count()).select_from(t)) for t in Base.metadata.sorted_tables}
     finally:
         engine.dispose()
@@ -71,7 +71,7 @@ def snapshot(url: str) -> dict[str, int]:
 def stored_events(url: str) -> list[tuple]:
     engine = make_engine(url)
     try:
-        with session_factory(engine)() as session:
+        with session_factory(engine, area_id=1)() as session:
             return [tuple(r) for r in session.execute(
                 select(ServiceEvent.source_id, ServiceEvent.date, ServiceEvent.municipality, ServiceEvent.customer,
                        ServiceEvent.quantity, ServiceEvent.km, ServiceEvent.batch_id)

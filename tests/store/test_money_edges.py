@@ -134,7 +134,7 @@ def test_invoice_dates_and_gaps(tmp_path):
     osuus(url, "invoice", "2026-03", "--date", "2026-04-01", "--allow-gap")
     engine = make_engine(url)
     try:
-        with session_factory(engine)() as session:
+        with session_factory(engine, area_id=1)() as session:
             record = session.scalars(select(AuditRecord).order_by(AuditRecord.id.desc())).first()
             assert record.details["allowed_gap"] == ["2026-02"]
     finally:

@@ -261,7 +261,7 @@ def test_readme_walkthrough(database_url):
     credit_reason = credit_args[credit_args.index("--reason") + 1]
 
     engine = make_engine(url)
-    Session = session_factory(engine)
+    Session = session_factory(engine, area_id=1)
     try:
         # 1. the walkthrough, line by line, exactly as the README says
         before_credit = None

@@ -17,14 +17,16 @@ import sys
 #: The module of each command (a command of a group by the group's name).
 MODULES = {
     "check": "allocation", "allocate": "allocation", "explain": "allocation",
-    "db": "ledger", "agreement": "ledger", "import": "ledger", "estimate": "ledger",
+    "db": ("ledger", "areas"), "agreement": "ledger", "import": "ledger", "estimate": "ledger",
     "invoice": "ledger", "invoices": "ledger", "credit": "ledger", "close-year": "ledger", "report": "ledger",
     "export": "export", "validate": "export", "audit": "audit",
+    "area": "areas", "approve": "ledger", "reject": "ledger", "drafts": "ledger",
+    "user": "users", "apikey": "users", "serve": "serve",
 }
 #: The order the modules' commands are listed in by `osuus --help`.
-ORDER = ("allocation", "ledger", "audit", "export")
+ORDER = ("allocation", "ledger", "areas", "audit", "export", "users", "serve")
 #: The options of the whole command line that take a value.
-_VALUED = {"--language"}
+_VALUED = {"--language", "--db", "--area"}
 
 
 def _load(modules) -> None:
@@ -48,7 +50,8 @@ def main(argv: list[str] | None = None) -> None:
 
     argv = sys.argv[1:] if argv is None else argv
     command = _command(argv)
-    _load([MODULES[command]] if command in MODULES else ORDER)
+    found = MODULES.get(command)
+    _load(ORDER if found is None else (found,) if isinstance(found, str) else found)
     app(argv, prog_name="osuus")
 
 

@@ -45,6 +45,7 @@ class State:
 
     lang: str = default_language()
     db: str | None = None  # --db before the command
+    area: str | None = None  # --area before the command (else $OSUUS_AREA, else the only area)
     url: str | None = None  # the database the command uses, once known (for messages)
 
 
@@ -102,12 +103,18 @@ def _global_db(value: Optional[str]) -> Optional[str]:
     return value
 
 
+def _global_area(value: Optional[str]) -> Optional[str]:
+    State.area = value  # each invocation afresh
+    return value
+
+
 @app.callback()
 def _main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                        help=t("cli.option.version")),
           language: Optional[str] = typer.Option(None, "--language", envvar="OSUUS_LANG", callback=_language,
                                                  is_eager=True, help=t("cli.option.language")),
-          db: Optional[str] = typer.Option(None, "--db", callback=_global_db, help=t("cli.option.db"))) -> None:
+          db: Optional[str] = typer.Option(None, "--db", callback=_global_db, help=t("cli.option.db")),
+          area: Optional[str] = typer.Option(None, "--area", callback=_global_area, help=t("cli.option.area"))) -> None:
     """osuus: kuntien kustannustenjako."""
 
 
@@ -207,7 +214,8 @@ def ledger(db: Optional[str], *, readonly: bool = False) -> Iterator:
 
     with database_errors():
         try:
-            opened = Ledger(db, readonly=readonly)
+            with problems_exit():
+                opened = Ledger(db, area=State.area, readonly=readonly)
         except NotMigrated as exc:
             stderr(str(exc))
             raise typer.Exit(EXIT_PROBLEMS)

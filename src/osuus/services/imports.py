@@ -217,7 +217,7 @@ def import_events(ledger: Ledger, path: Path, year: int | None = None, *, chunk_
                             "component": r.component, "municipality": r.municipality, "customer": r.customer,
                             "quantity": r.quantity, "integration_year": r.integration_year,
                             "travel_days": r.travel_days, "km": r.km, "interpretation": r.interpretation,
-                            "batch_id": batch.id})
+                            "batch_id": batch.id, "area_id": batch.area_id})
             if new and not problems and not conflicts:
                 session.execute(ServiceEvent.__table__.insert(), new)
             chunk.clear()

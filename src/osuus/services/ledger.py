@@ -16,6 +16,13 @@ holds a personal identity code is refused before anything is written.
 
 A use case that only reads runs in `ledger.read()`, which on SQLite neither
 takes nor waits for the write lock, so a long export does not hold up an invoice run.
+
+A ledger works in one area (`area`, a code; else $OSUUS_AREA; else the only area
+of the database): every transaction begins in it (osuus.store.areas), so a use
+case sees and writes that area's rows only. `acting(actor, area)` is the same
+database seen by another actor or in another area (the API makes one per request).
+`self_approval` ($OSUUS_SELF_APPROVAL=1) lets a one-person test installation approve
+its own drafts; such approvals are recorded as self-approved.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from sqlalchemy.orm import Session
 
 from osuus.privacy import masked, personal_codes_in
 from osuus.problems import Problem, ProblemsError
+from osuus.store import areas as area_filters
 from osuus.store import audit
 from osuus.store.tables import AuditRecord
 from osuus.store.db import NotMigrated, make_engine, require_migrated, resolve_url, session_factory
@@ -107,23 +115,76 @@ class Tx:
                                          content=content if content is not None else audit.empty_content()))
 
 
+ENV_AREA = "OSUUS_AREA"
+ENV_SELF_APPROVAL = "OSUUS_SELF_APPROVAL"
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _choose_area(session: Session, code: str | None) -> tuple[int, str]:
+    """The area named (an unknown one refused, naming those there are), or the only one."""
+    known = area_filters.areas(session)
+    if code:
+        for area in known:
+            if area.code == code:
+                return area.id, area.code
+        raise ProblemsError([Problem(
+            f"expected an area of this database ({', '.join(a.code for a in known) or 'none'}), found {code!r}",
+            key="--area", code="area.unknown")])
+    if len(known) == 1:
+        return known[0].id, known[0].code
+    raise ProblemsError([Problem(
+        f"this database holds {len(known)} areas ({', '.join(a.code for a in known)}): name one with --area "
+        f"or {ENV_AREA}", key="--area", code="area.ambiguous")])
+
+
 class Ledger:
-    def __init__(self, url: str | None = None, actor: str = "", *, readonly: bool = False, migrated: bool = True):
+    def __init__(self, url: str | None = None, actor: str = "", *, area: str | None = None,
+                 readonly: bool = False, migrated: bool = True, self_approval: bool | None = None,
+                 choose_area: bool = True):
         self.url = resolve_url(url)
         self.actor = actor or audit.current_actor()
+        self.self_approval = _flag(ENV_SELF_APPROVAL) if self_approval is None else self_approval
         self.engine = make_engine(self.url, readonly=readonly)
         self._sessions = session_factory(self.engine)
+        area_filters.install(self._sessions)
+        self.area_id: int | None = None
+        self.area_code: str | None = None
+        self._owner = True
         if migrated:
             try:
                 require_migrated(self.engine)
-            except NotMigrated:
+                if not choose_area:  # the commands about areas themselves
+                    return
+                with self._sessions() as session, session.begin():
+                    self.area_id, self.area_code = _choose_area(
+                        session, area if area is not None else (os.environ.get(ENV_AREA, "").strip() or None))
+            except BaseException:
                 self.engine.dispose()
                 raise
+
+    def acting(self, actor: str, area: str | None = None) -> "Ledger":
+        """This database seen by `actor` in `area` (default: this ledger's): it shares the
+        engine, and closing it closes nothing."""
+        view = object.__new__(Ledger)
+        view.__dict__.update(self.__dict__)
+        view.actor, view._owner = actor, False
+        if area is not None and area != self.area_code:
+            with self._sessions() as session, session.begin():
+                view.area_id, view.area_code = _choose_area(session, area)
+        return view
+
+    def _begin(self, session: Session) -> None:
+        if self.area_id is not None:
+            area_filters.begin_in_area(session, self.area_id)
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Tx]:
         refuse_personal_codes(self.actor)
         with self._sessions() as session, session.begin():
+            self._begin(session)
             tracker = audit.ContentTracker(session)
             try:
                 tx = Tx(session, self.actor, tracker)
@@ -135,10 +196,12 @@ class Ledger:
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
         with self._sessions() as session, session.begin():
+            self._begin(session)
             yield session
 
     def close(self) -> None:
-        self.engine.dispose()
+        if self._owner:
+            self.engine.dispose()
 
     def __enter__(self) -> "Ledger":
         return self

@@ -40,6 +40,12 @@ earlier record is checked with the digest the later one kept in `before`.
 A new column of a covered table is added to its `COVERED` entry; as long as it
 is NULL in rows written before, their digests stay the same (NULLs are left
 out). A column that is filled in for old rows needs a new content version.
+The area of a row (`area_id`, revision 0004) is not in its digest: the rows
+written before were given the first area, and each area is checked on its own
+(its records, its rows), so a row moved to another area is found missing from
+its own area and uncovered in the other.
+
+Each area has its own chain: a record links to the previous record of its area.
 
 Appends are serialised so the chain stays a single line: on PostgreSQL by a
 transaction-level advisory lock (`lock_chain`) taken before the last hash is
@@ -126,20 +132,44 @@ def record_hash(
     return hashlib.sha256((prev_hash + payload).encode("utf-8")).hexdigest()
 
 
+def _area(session: Session) -> int | None:
+    """The session's area (osuus.store.areas); None before revision 0004 made areas."""
+    return session.info.get("area_id")
+
+
+def _in_area(table, session: Session):
+    """`table.area_id = <the session's area>`, or None (no area)."""
+    area_id = _area(session)
+    return None if area_id is None or "area_id" not in table.c else table.c.area_id == area_id
+
+
+def _where_area(session: Session, first: bool = True) -> str:
+    """The same as SQL text, for the statements written as text (an integer, never a string)."""
+    area_id = _area(session)
+    if area_id is None:
+        return ""
+    return f"{' WHERE' if first else ' AND'} area_id = {int(area_id)}"
+
+
 def lock_chain(session: Session) -> None:
-    """Take the chain's lock (PostgreSQL: an advisory lock to the end of the transaction;
-    SQLite: the transaction began with BEGIN IMMEDIATE and holds the write lock)."""
+    """Take the lock of the area's chain (PostgreSQL: an advisory lock to the end of the
+    transaction, one per area; SQLite: the transaction began with BEGIN IMMEDIATE and holds
+    the write lock)."""
     if session.get_bind(AuditRecord).dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+        session.execute(text("SELECT pg_advisory_xact_lock(:key, :area)"),
+                        {"key": ADVISORY_LOCK_KEY >> 32, "area": int(_area(session) or 0)})
 
 
 _lock_chain = lock_chain
 
 
 def _last_hash(session: Session) -> str:
-    last = session.execute(
-        select(AuditRecord.hash).order_by(AuditRecord.id.desc()).limit(1)
-    ).scalar_one_or_none()
+    columns = AuditRecord.__table__.c
+    stmt = select(columns.hash).order_by(columns.id.desc()).limit(1)
+    where = _in_area(AuditRecord.__table__, session)
+    if where is not None:
+        stmt = stmt.where(where)
+    last = session.connection().execute(stmt).scalar_one_or_none()
     return last or GENESIS
 
 
@@ -166,19 +196,31 @@ def append(
     # Store exactly what is hashed: Decimals and dates become strings, tuples
     # lists, keys strings; reading the record back then gives the same JSON.
     stored_details = json.loads(canonical_json(details))
-    record = AuditRecord(
-        at=at,
-        actor=actor,
-        action=action,
-        subject=subject,
-        reason=reason,
-        details=stored_details,
-        prev_hash=prev_hash,
-        hash=record_hash(prev_hash, at, actor, action, subject, reason, stored_details),
-    )
-    session.add(record)
+    values = dict(at=at, actor=actor, action=action, subject=subject, reason=reason, details=stored_details,
+                  prev_hash=prev_hash, hash=record_hash(prev_hash, at, actor, action, subject, reason, stored_details))
+    if _area(session) is not None:  # before revision 0004 (a migration appending) there is no area
+        values["area_id"] = _area(session)
     session.flush()
-    return record
+    table = AuditRecord.__table__
+    record_id = session.connection().execute(table.insert().values(**values).returning(table.c.id)).scalar_one()
+    return Appended(id=record_id, **values)
+
+
+@dataclass(frozen=True)
+class Appended:
+    """An audit record as appended (written as Core: the record of revision 0003 is appended
+    before the log has an area column)."""
+
+    id: int
+    at: dt.datetime
+    actor: str
+    action: str
+    subject: str
+    reason: str
+    details: dict
+    prev_hash: str
+    hash: str
+    area_id: int | None = None
 
 
 # --------------------------------------------------------------------------
@@ -221,6 +263,9 @@ def verify(session: Session, *, batch_size: int = 1000) -> list[Finding]:
         .order_by(columns.id)
         .execution_options(yield_per=batch_size)
     )
+    where = _in_area(AuditRecord.__table__, session)
+    if where is not None:
+        stmt = stmt.where(where)
     expected_prev = GENESIS
     previous_id: int | None = None
     for row in session.execute(stmt):
@@ -407,6 +452,9 @@ class _Reader:
                 .execution_options(yield_per=batch_size))
         if where is not None:
             stmt = stmt.where(where)
+        area = _in_area(self.table, session)
+        if area is not None:
+            stmt = stmt.where(area)
         index, sha256 = self.key_index, hashlib.sha256
         for row in connection.execute(stmt):
             yield row[index], sha256(plan(row).encode("utf-8")).digest()
@@ -482,12 +530,18 @@ def _max_keys(session: Session) -> dict[str, Any]:
     """Each covered table's largest key (a serial key), or its keys (year closings)."""
     out: dict[str, Any] = {}
     serial = [c for c in COVERED if c.serial]
-    union = " UNION ALL ".join(f"SELECT '{c.table}', max({c.key}) FROM {c.table}" for c in serial)
+    union = " UNION ALL ".join(f"SELECT '{c.table}', max({c.key}) FROM {c.table}{_where_area(session)}"
+                               for c in serial)
     for name, value in session.connection().execute(text(union)):
         out[name] = value
     for c in COVERED:
         if not c.serial:
-            out[c.table] = frozenset(session.connection().execute(select(reader(c.table).key)).scalars())
+            r = reader(c.table)
+            stmt = select(r.key)
+            area = _in_area(r.table, session)
+            if area is not None:
+                stmt = stmt.where(area)
+            out[c.table] = frozenset(session.connection().execute(stmt).scalars())
     return out
 
 
@@ -575,7 +629,7 @@ class ContentTracker:
                 where = f" WHERE {c.key} > {int(start)}" if start is not None else ""
             else:
                 where = f" WHERE {c.key} NOT IN ({', '.join(str(int(k)) for k in start)})" if start else ""
-            parts.append(f"SELECT '{c.table}', count(*) FROM {c.table}{where}")
+            parts.append(f"SELECT '{c.table}', count(*) FROM {c.table}{where}{_where_area(self.session, not where)}")
         return dict(self.session.connection().execute(text(" UNION ALL ".join(parts))).all())
 
     def content(self) -> dict | None:
@@ -629,6 +683,9 @@ class ContentCheck:
 def _records(session: Session) -> Iterator[tuple[int, dict | None]]:
     c = AuditRecord.__table__.c
     stmt = select(c.id, c.details).order_by(c.id).execution_options(yield_per=500)
+    where = _in_area(AuditRecord.__table__, session)
+    if where is not None:
+        stmt = stmt.where(where)
     for record_id, details in session.connection().execute(stmt):
         content = details.get(CONTENT) if isinstance(details, dict) else None
         yield record_id, content if isinstance(content, dict) else None
@@ -681,7 +738,10 @@ def verify_content(session: Session, *, limit: int = 20) -> ContentCheck:
 
     for c in COVERED:
         r = reader(c.table)
-        total = session.connection().execute(select(func.count()).select_from(r.table)).scalar_one()
+        counting = select(func.count()).select_from(r.table)
+        if _in_area(r.table, session) is not None:
+            counting = counting.where(_in_area(r.table, session))
+        total = session.connection().execute(counting).scalar_one()
         check.ledger_rows += total
         if check.records == 0:
             continue
@@ -786,6 +846,8 @@ def _check_uncovered(session, r: _Reader, entries: list[tuple[int, dict]], found
             merged.append([lo, hi])
     index = 0
     stmt = select(r.key).order_by(r.key).execution_options(yield_per=10000)
+    if _in_area(r.table, session) is not None:
+        stmt = stmt.where(_in_area(r.table, session))
     for key in session.connection().execute(stmt).scalars():
         while index < len(merged) and merged[index][1] < key:
             index += 1
@@ -803,14 +865,18 @@ def row_names(session: Session, table: str, keys: Iterable[int]) -> dict[int, di
     r = reader(table)
     names = BY_TABLE[table].names
     out: dict[int, dict] = {}
-    for row in session.connection().execute(select(r.key, *[r.table.c[n] for n in names]).where(r.key.in_(keys))):
+    named = select(r.key, *[r.table.c[n] for n in names]).where(r.key.in_(keys))
+    if _in_area(r.table, session) is not None:
+        named = named.where(_in_area(r.table, session))
+    for row in session.connection().execute(named):
         out[row[0]] = {n: _plain(v) if not isinstance(v, (dt.date, Decimal)) else str(v)
                        for n, v in zip(names, row[1:])}
     if table == "invoice_lines":
         invoices = Base.metadata.tables["invoices"]
         wanted = {v["invoice_id"] for v in out.values()}
         numbers = dict(session.connection().execute(
-            select(invoices.c.id, invoices.c.number).where(invoices.c.id.in_(wanted))).all())
+            select(invoices.c.id, invoices.c.number).where(invoices.c.id.in_(wanted))
+            .where(_in_area(invoices, session) if _in_area(invoices, session) is not None else True)).all())
         for v in out.values():
             v["number"] = numbers.get(v["invoice_id"], f"id {v['invoice_id']}")
     return out
@@ -830,6 +896,8 @@ def baseline_content(session: Session) -> dict | None:
         spans = covered[c.table]
         where = ~r.in_ranges(spans) if spans else None
         stmt = select(func.count()).select_from(r.table)
+        if _in_area(r.table, session) is not None:
+            stmt = stmt.where(_in_area(r.table, session))
         count = session.connection().execute(stmt.where(where) if where is not None else stmt).scalar_one()
         if not count:
             continue

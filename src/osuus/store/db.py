@@ -213,8 +213,18 @@ def make_engine(url: str, *, readonly: bool = False) -> Engine:
     return create_engine(url, pool_pre_ping=True, connect_args=timeout)
 
 
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False)
+def session_factory(engine: Engine, area_id: int | None = None) -> sessionmaker[Session]:
+    """Sessions of `engine` that keep to their area (osuus.store.areas). With `area_id`, each
+    transaction begins in that area (tools and tests: the ledger names its area itself)."""
+    from osuus.store import areas
+
+    factory = sessionmaker(bind=engine, expire_on_commit=False,
+                           info={"area_id": area_id} if area_id is not None else None)
+    areas.install(factory)
+    if area_id is not None:
+        event.listen(factory, "after_begin", lambda session, transaction, connection:
+                     areas.begin_in_area(session, area_id, connection))
+    return factory
 
 
 # --- migrations ----------------------------------------------------------------
@@ -304,3 +314,77 @@ def require_migrated(engine: Engine) -> None:
         f"(The database {name} is at revision {current}, this program needs {head}: "
         f"run `osuus db upgrade`.)"
     )
+
+
+# --- the application's role (PostgreSQL) -------------------------------------------
+
+#: Tables the application only reads and appends to: it never changes or removes their rows.
+APPEND_ONLY = ("audit_log",)
+ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+def grant_app_role(url: str, role: str) -> list[str]:
+    """Make (or bring up to date) the role the application connects as on PostgreSQL: it can
+    log in, owns no table, is no superuser and has no BYPASSRLS, so row-level security holds it
+    to one area at a time; it may read and write the ledger's tables (the audit log: read and
+    append only) and use their sequences. Run by the owner after each `db upgrade` (idempotent).
+    Returns the statements run."""
+    from psycopg import sql
+
+    if not ROLE_NAME.fullmatch(role):
+        raise Unusable(f"expected a role name of a–z, 0–9 and _ (at most 63), found {role!r}")
+    engine = make_engine(url)
+    try:
+        if engine.dialect.name != "postgresql":
+            raise Unusable("SQLite has no roles: the store's area filters keep areas apart there; an "
+                           "application role is made on PostgreSQL")
+        require_migrated(engine)
+        from osuus.store.tables import Base
+
+        tables = sorted(set(Base.metadata.tables) | {"alembic_version"})
+        ident = sql.Identifier(role)
+        statements = []
+        with engine.begin() as connection:
+            raw = connection.connection.driver_connection
+            exists = connection.exec_driver_sql("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).first()
+            if exists is None:
+                statements.append(sql.SQL("CREATE ROLE {} LOGIN").format(ident))
+            statements.append(sql.SQL("ALTER ROLE {} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE")
+                              .format(ident))
+            database = connection.exec_driver_sql("SELECT current_database()").scalar_one()
+            statements.append(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(database), ident))
+            statements.append(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(ident))
+            for table in tables:
+                privileges = "SELECT" if table == "alembic_version" else (
+                    "SELECT, INSERT" if table in APPEND_ONLY else "SELECT, INSERT, UPDATE, DELETE")
+                statements.append(sql.SQL("REVOKE ALL ON TABLE {} FROM {}").format(sql.Identifier(table), ident))
+                statements.append(sql.SQL("GRANT " + privileges + " ON TABLE {} TO {}")
+                                  .format(sql.Identifier(table), ident))
+            statements.append(sql.SQL("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {}").format(ident))
+            statements.append(sql.SQL("GRANT EXECUTE ON FUNCTION osuus_current_area() TO {}").format(ident))
+            with raw.cursor() as cursor:
+                for statement in statements:
+                    cursor.execute(statement)
+            return [statement.as_string(raw) for statement in statements]
+    finally:
+        engine.dispose()
+
+
+def role_problems(engine: Engine) -> list[str]:
+    """Why the role connected to PostgreSQL is not held by row-level security (empty: it is)."""
+    if engine.dialect.name != "postgresql":
+        return []
+    with engine.connect() as connection:
+        row = connection.exec_driver_sql(
+            "SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user").one()
+        owned = connection.exec_driver_sql(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tableowner = current_user").scalar_one()
+    out = []
+    if row.rolsuper:
+        out.append("the database role is a superuser, which row-level security does not hold")
+    if row.rolbypassrls:
+        out.append("the database role has BYPASSRLS")
+    if owned:
+        out.append(f"the database role owns {owned} tables (migrations run as the owner; the application "
+                   "connects as the role `osuus db app-role` makes)")
+    return out

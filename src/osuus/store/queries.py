@@ -351,7 +351,7 @@ def closed_years(session: Session) -> set[int]:
 
 
 def closing(session: Session, year: int) -> YearClosing | None:
-    return session.get(YearClosing, year)
+    return session.scalars(select(YearClosing).where(YearClosing.year == year)).one_or_none()
 
 
 def open_settlements(session: Session, before_year: int) -> list[Settlement]:
