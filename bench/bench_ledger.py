@@ -28,9 +28,10 @@ What it measures:
         osuus checks (timed with the insert); both inserted with SQLAlchemy Core
         `insert()` executemany in chunks of 5 000, same driver and same table;
      c. `osuus.store.queries.event_sums` alone (the GROUP BY in SQL: the statement is
-        captured and shown to hold GROUP BY), `osuus.services.invoicing.run_period` of
-        2021-01 (issue date 2021-02-01; its one transaction, commit included) over the
-        stored events, and on a fresh database with the same events imported (that
+        captured and shown to hold GROUP BY), the invoice run of 2021-01 (issue date
+        2021-02-01) over the stored events: drafted (`osuus.services.approval.prepare_run`,
+        timed apart) and approved by another user (`approve`, which computes the run again,
+        checks it is the draft and issues it: its one transaction, commit included), and on a fresh database with the same events imported (that
         import runs under tracemalloc: its peak of traced Python memory is the second
         memory figure), the run of 2021-12 first, which bills all 12 months at once;
         aim < 10 s for the year's run over 1 000 000 events.
@@ -80,7 +81,7 @@ from osuus.agreement import load_agreement  # noqa: E402
 from osuus.calendar import Period  # noqa: E402
 from osuus.services.agreements import add_agreement  # noqa: E402
 from osuus.services.imports import import_events  # noqa: E402
-from osuus.services.invoicing import run_period  # noqa: E402
+from osuus.services.approval import approve, prepare_run  # noqa: E402
 from osuus.services.ledger import Ledger, now  # noqa: E402
 from osuus.store import db, queries  # noqa: E402
 from osuus.store.tables import ImportBatch, ServiceEvent  # noqa: E402
@@ -89,6 +90,7 @@ AGREEMENT = ROOT / "agreements" / "pirkanmaa-2021.toml"
 YEAR = 2021
 SEED = 2021
 ACTOR = "bench"
+APPROVER = "bench-approver"  # four eyes: another user approves the drafts
 CHUNK = 5000
 PG_ENV = "OSUUS_BENCH_POSTGRES_URL"
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -355,7 +357,7 @@ def parsed_rows(path: Path, batch_id: int) -> list[dict]:
     rows = [{"source_id": r.event_id, "date": r.date, "year": r.date.year, "month": r.date.month,
              "component": r.component, "municipality": r.municipality, "customer": r.customer,
              "quantity": r.quantity, "integration_year": r.integration_year, "travel_days": r.travel_days,
-             "km": r.km, "interpretation": r.interpretation, "batch_id": batch_id,
+             "km": r.km, "interpretation": r.interpretation, "batch_id": batch_id, "area_id": 1,
              **({"content_hash": r.content_hash()} if hashed else {})}
             for r in iter_events(path, ImportContext.of(agreement), problems)]
     if problems:
@@ -387,7 +389,7 @@ def csv_rows(path: Path, batch_id: int):
                    "quantity": Decimal(quantity), "integration_year": int(iy) if iy else None,
                    "travel_days": Decimal(travel_days) if travel_days else zero,
                    "km": Decimal(km) if km else zero, "interpretation": Decimal(cost) if cost else zero,
-                   "batch_id": batch_id}
+                   "batch_id": batch_id, "area_id": 1}
             if hashed:
                 row["content_hash"] = hashlib.sha256("\x1f".join(cells).encode()).hexdigest()
             yield row
@@ -395,7 +397,7 @@ def csv_rows(path: Path, batch_id: int):
 
 def child_baseline(args: argparse.Namespace) -> dict[str, Any]:
     engine = db.make_engine(args.url)
-    factory = db.session_factory(engine)
+    factory = db.session_factory(engine, area_id=1)  # the default area, as the import writes in
     batch_id = _new_batch(factory)
     out: dict[str, Any] = {}
     if args.child == "baseline-parsed":
@@ -469,9 +471,10 @@ def time_event_sums(url: str, until: dt.date, runs: int = 3) -> dict[str, Any]:
             "sql": " ".join((aggregate or statements or [""])[0].split())}
 
 
-def time_run(url: str, period: str, issue: dt.date) -> dict[str, Any]:
-    """run_period (its own transaction, commit included); the time of its slowest statements and
-    of the commit (from the engine's commit event to the end) too."""
+def time_run(url: str, period: str, issue: dt.date, *, allow_gap: bool = False) -> dict[str, Any]:
+    """The approval of the period's draft (its own transaction, commit included); the time of its
+    slowest statements and of the commit (from the engine's commit event to the end) too. The
+    draft is prepared before the clock (its time apart: `prepare`)."""
     timings: list[tuple[float, str]] = []
     started: list[float] = []
     committed: list[float] = []
@@ -487,14 +490,18 @@ def time_run(url: str, period: str, issue: dt.date) -> dict[str, Any]:
         sa_event.listen(ledger.engine, "after_cursor_execute", after)
         sa_event.listen(ledger.engine, "commit", lambda conn: committed.append(time.perf_counter()))
         start = time.perf_counter()
-        result = run_period(ledger, Period.parse(period), issue)
+        draft = prepare_run(ledger, Period.parse(period), issue, allow_gap=allow_gap)
+        prepared = time.perf_counter() - start
+        timings.clear()
+        start = time.perf_counter()
+        result = approve(ledger.acting(APPROVER), draft.id).run
         end = time.perf_counter()
     seconds, commit = end - start, end - committed[-1]
     total = sum((i.total for i in result.invoices), Decimal(0))
     slowest = sorted(timings, reverse=True)[:3]
     return {"seconds": seconds, "invoices": len(result.invoices), "events": result.events_billed,
             "total": str(total), "created": result.created, "commit": commit, "statements": len(timings),
-            "statements_seconds": sum(t for t, _ in timings), "slowest": slowest}
+            "statements_seconds": sum(t for t, _ in timings), "slowest": slowest, "prepare": prepared}
 
 
 def show_statements(run: dict[str, Any]) -> None:
@@ -556,7 +563,8 @@ def bench_database(target: Target, csv_path: Path, facts: dict[str, Any], args: 
         if until.month == 1:
             print(f"     SQL: {sums['sql'][:400]}")
     jan = time_run(url, f"{YEAR}-01", dt.date(YEAR, 2, 1))
-    row("c. run_period 2021-01 (issue 2021-02-01), incl. commit", f"{jan['seconds']:.2f} s")
+    row("c. approve the run of 2021-01 (issue 2021-02-01), incl. commit", f"{jan['seconds']:.2f} s")
+    print(f"     (its draft, prepare_run: {jan['prepare']:.2f} s)")
     print(f"     {jan['invoices']} invoices, {count(jan['events'])} events billed "
           f"(expected {count(facts['by_month'][0])}), total {jan['total']} €")
     show_statements(jan)
@@ -579,13 +587,14 @@ def bench_database(target: Target, csv_path: Path, facts: dict[str, Any], args: 
         row("a. import again (fresh database)", f"{again['seconds']:.2f} s")
     sums = time_event_sums(url, dt.date(YEAR, 12, 31))
     row("c. event_sums(until 2021-12-31) alone, fresh db", f"{sums['seconds']:.3f} s")
-    year = time_run(url, f"{YEAR}-12", dt.date(YEAR + 1, 1, 3))
+    year = time_run(url, f"{YEAR}-12", dt.date(YEAR + 1, 1, 3), allow_gap=True)  # the months before: passed over
     judged = n >= AIM_YEAR_EVENTS  # fixed costs make a scaled-down aim meaningless: judged at 1M events only
-    row("c. run_period 2021-12 first: all 12 months, incl. commit", f"{year['seconds']:.2f} s",
+    row("c. approve the run of 2021-12 first: all 12 months, incl. commit", f"{year['seconds']:.2f} s",
         f"< {AIM_YEAR_RUN_S:g} s" + ("" if judged else " at 1M events"),
         ("ok" if year["seconds"] < AIM_YEAR_RUN_S else "MISSED") if judged else "")
     print(f"     {year['invoices']} invoices, {count(year['events'])} events billed (expected {count(n)}), "
           f"total {year['total']} €")
+    print(f"     (its draft, prepare_run: {year['prepare']:.2f} s)")
     show_statements(year)
     if year["events"] != n:
         print("  WARNING: the year's run billed another number of events than were imported")

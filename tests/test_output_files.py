@@ -390,17 +390,18 @@ def small_ledger(formula_agreement, tmp_path_factory) -> str:
     import datetime as dt
 
     from osuus.calendar import Period
-    from osuus.services import agreements, estimates, invoicing
+    from osuus.services import agreements, estimates
     from osuus.services.ledger import Ledger
     from osuus.store.db import upgrade
+    from tests.approving import credit_invoice, invoice_period
 
     url = f"sqlite:///{tmp_path_factory.mktemp('ledger') / 'small.db'}"
     upgrade(url)
     with Ledger(url, "test") as ledger:
         agreements.add_agreement(ledger, formula_agreement)
         estimates.make_estimate(ledger, 2021)
-        invoicing.run_period(ledger, Period.month(2021, 1), dt.date(2021, 2, 1))
-        invoicing.credit_invoice(ledger, "2021-00001", "=HYPERLINK(\"http://x\")", dt.date(2021, 2, 15))
+        invoice_period(ledger, Period.month(2021, 1), dt.date(2021, 2, 1))
+        credit_invoice(ledger, "2021-00001", "=HYPERLINK(\"http://x\")", dt.date(2021, 2, 15))
     return url
 
 

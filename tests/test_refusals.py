@@ -501,7 +501,8 @@ def test_every_sum_at_the_limits_is_stored_and_billed(database, request, tmp_pat
     rows = [f"L-{i},2021-01-{i % 28 + 1:02d},mainio,020,A-1,999999999.9999,,,,999999999.99" for i in range(24)]
     (folder / "big.csv").write_text("\n".join([EVENTS_HEADER, *rows]) + "\n", encoding="utf-8")
     ok(["import", "events", str(folder / "big.csv")], env)
-    billed = json.loads(ok(["invoice", "2021-01", "--date", "2021-02-01", "-f", "json"], env))
+    ok(["invoice", "2021-01", "--date", "2021-02-01"], env)  # a draft, approved by another user
+    billed = json.loads(ok(["approve", "2021-01", "-f", "json"], {**env, "OSUUS_USER": "approver"}))["run"]
     akaa = next(i for i in billed["invoices"] if i["municipality"] == "020")
     lines = {line["kind"]: line for line in akaa["lines"]}
     # by hand: 1.5 h (B-1 of the small ledger) + 24 × 999 999 999.9999 h = 24 000 000 001.4976 h at

@@ -17,9 +17,10 @@ AGREEMENT = ROOT / "agreements" / "pirkanmaa-2021.toml"
 def build_walkthrough(url: str) -> None:
     """The README's walkthrough, one use case at a time (the walkthrough test runs the CLI itself)."""
     from osuus.calendar import Period
-    from osuus.services import agreements, closing, estimates, imports, invoicing
+    from osuus.services import agreements, closing, estimates, imports
     from osuus.services.ledger import Ledger
     from osuus.store.db import upgrade
+    from tests.approving import credit_invoice, invoice_period
 
     upgrade(url)
     with Ledger(url, "test") as ledger:
@@ -29,12 +30,12 @@ def build_walkthrough(url: str) -> None:
         imports.import_events(ledger, EXAMPLES / "events.csv")
         for month in range(1, 13):
             issue = dt.date(2021, month + 1, 1) if month < 12 else dt.date(2022, 1, 3)
-            invoicing.run_period(ledger, Period.month(2021, month), issue)
+            invoice_period(ledger, Period.month(2021, month), issue)
         imports.import_costs(ledger, EXAMPLES / "costs.csv")
         closing.close_year(ledger, 2021)
         estimates.make_estimate(ledger, 2022)
-        invoicing.run_period(ledger, Period.month(2022, 1), dt.date(2022, 2, 1))
-        invoicing.credit_invoice(ledger, "2021-00016", "Väärä laskutusosoite", dt.date(2022, 2, 15))
+        invoice_period(ledger, Period.month(2022, 1), dt.date(2022, 2, 1))
+        credit_invoice(ledger, "2021-00016", "Väärä laskutusosoite", dt.date(2022, 2, 15))
 
 
 @pytest.fixture(scope="session")

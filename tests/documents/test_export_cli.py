@@ -74,8 +74,8 @@ def test_a_party_without_an_address_stops_the_export_before_any_file(tmp_path):
     agreement.write_text(text[:start] + '[parties."Parkano"]\ncity = "Parkano"\n\n' + text[end:], encoding="utf-8")
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
     for args in (("db", "upgrade"), ("agreement", "add", str(agreement)), ("estimate", "2021"),
-                 ("invoice", "2021-01", "--date", "2021-02-01")):
-        assert osuus(*args, url=url).returncode == 0
+                 ("invoice", "2021-01", "--date", "2021-02-01"), ("approve", "2021-01")):
+        assert osuus(*args, url=url, env={"OSUUS_SELF_APPROVAL": "1"}).returncode == 0  # one user drafts, approves
     out = tmp_path / "out"
     proc = osuus("export", "einvoice", "--period", "2021-01", "-f", "finvoice", "-o", str(out), url=url)
     assert proc.returncode == 2

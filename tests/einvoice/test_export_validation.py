@@ -43,9 +43,10 @@ MEMBERS = 21  # the 22 municipalities of the agreement but the host
 @pytest.fixture(scope="module")
 def january(tmp_path_factory) -> str:
     from osuus.calendar import Period
-    from osuus.services import agreements, estimates, imports, invoicing
+    from osuus.services import agreements, estimates, imports
     from osuus.services.ledger import Ledger
     from osuus.store.db import upgrade
+    from tests.approving import invoice_period
 
     url = f"sqlite:///{tmp_path_factory.mktemp('ledger') / 'january.db'}"
     upgrade(url)
@@ -55,7 +56,7 @@ def january(tmp_path_factory) -> str:
         estimates.make_estimate(ledger, 2021)
         imports.import_counts(ledger, examples / "counts.csv")
         imports.import_events(ledger, examples / "events.csv")
-        invoicing.run_period(ledger, Period.month(2021, 1), dt.date(2021, 2, 1))
+        invoice_period(ledger, Period.month(2021, 1), dt.date(2021, 2, 1))
     return url
 
 

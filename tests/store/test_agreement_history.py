@@ -21,16 +21,22 @@ ROOT = Path(__file__).resolve().parents[2]
 AGREEMENT_2021 = ROOT / "agreements" / "pirkanmaa-2021.toml"
 
 
-def run(url: str, *args):
+def run(url: str, *args, user: str = "test"):
     from osuus.cli import app
 
-    return CliRunner().invoke(app, [str(a) for a in args], env={"OSUUS_DATABASE_URL": url, "OSUUS_USER": "test"})
+    return CliRunner().invoke(app, [str(a) for a in args], env={"OSUUS_DATABASE_URL": url, "OSUUS_USER": user})
 
 
-def osuus(url: str, *args) -> str:
-    result = run(url, *args)
+def osuus(url: str, *args, user: str = "test") -> str:
+    result = run(url, *args, user=user)
     assert result.exit_code == 0, (args, result.stdout, result.stderr, result.exception)
     return result.stdout
+
+
+def invoice(url: str, period: str, *args) -> str:
+    """The period's run drafted (`invoice`), then approved by another user (`approve`)."""
+    osuus(url, "invoice", period, *args)
+    return osuus(url, "approve", period, user="approver")
 
 
 @pytest.fixture
@@ -49,7 +55,7 @@ def ledger_2021(tmp_path) -> str:
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
     osuus(url, "db", "upgrade")
     osuus(url, "agreement", "add", AGREEMENT_2021)
-    osuus(url, "invoice", "2021-01", "--date", "2021-02-01")
+    invoice(url, "2021-01", "--date", "2021-02-01")
     return url
 
 
@@ -69,7 +75,7 @@ def test_a_check_added_later_does_not_lock_a_stored_year(ledger_2021, fresh_chec
     # … but the stored year is read with the checks it was accepted under
     invoices = json.loads(osuus(ledger_2021, "invoices", "--year", "2021", "--format", "json"))
     assert len(invoices) == 21  # January's advance invoices, one per member
-    osuus(ledger_2021, "invoice", "2021-02", "--date", "2021-03-01")
+    invoice(ledger_2021, "2021-02", "--date", "2021-03-01")
     out = tmp_path / "pdf"
     osuus(ledger_2021, "export", "pdf", "--period", "2021-02", "-o", out)
     assert len(list(out.rglob("*.pdf"))) == 21
@@ -87,7 +93,7 @@ def test_a_changed_registry_verdict_does_not_lock_a_stored_year(ledger_2021, fre
 
     result = run(ledger_2021, "check", AGREEMENT_2021)
     assert result.exit_code == 2 and "not in the registry" in result.stderr
-    osuus(ledger_2021, "invoice", "2021-02", "--date", "2021-03-01")
+    invoice(ledger_2021, "2021-02", "--date", "2021-03-01")
     out = tmp_path / "einvoice"
     osuus(ledger_2021, "export", "einvoice", "--period", "2021-02", "--format", "finvoice", "-o", out)
     assert len(list(out.rglob("*.finvoice.xml"))) == 21  # each with its attachments message beside it
@@ -112,7 +118,7 @@ def test_a_renamed_member_keeps_its_history(ledger_2021, tmp_path):
     text = osuus(ledger_2021, "report", "2021", "-m", "Mänttä")
     assert "Mänttä-Vilppula" in text
     # the 2021 invoice keeps the 2021 name; 2022's invoice has the new one
-    osuus(ledger_2021, "invoice", "2022-01", "--date", "2022-02-01")
+    invoice(ledger_2021, "2022-01", "--date", "2022-02-01")
     out = tmp_path / "pdf"
     osuus(ledger_2021, "export", "pdf", "--year", "2021", "-o", out)
     osuus(ledger_2021, "export", "pdf", "--year", "2022", "-o", out)

@@ -420,25 +420,27 @@ def test_a_checkpoint_is_read_back_from_its_text_in_any_language_and_from_json()
 
 
 def test_an_invoice_runs_summary_shows_the_checkpoint_after_it(migrated_url, agreement_path, tmp_path):
-    """What the run's summary shows is the head the run left: kept, it verifies; a log cut back
-    behind it is found."""
+    """What the run's summary (its approval's) shows is the head the run left: kept, it verifies;
+    a log cut back behind it is found."""
     from typer.testing import CliRunner
 
     from osuus.cli import app
 
-    def osuus(*args):
+    def osuus(*args, user="clerk"):
         result = CliRunner().invoke(app, [str(a) for a in args],
-                                    env={"OSUUS_DATABASE_URL": migrated_url, "OSUUS_USER": "clerk"})
+                                    env={"OSUUS_DATABASE_URL": migrated_url, "OSUUS_USER": user})
         return result
 
     assert osuus("agreement", "add", agreement_path).exit_code == 0
-    run = osuus("invoice", "2021-01", "--date", "2021-02-01", "--format", "json")
-    kept = json.loads(run.stdout)["checkpoint"]
-    assert kept["sequence"] == 2  # the agreement's record, then the run's
+    assert osuus("invoice", "2021-01", "--date", "2021-02-01").exit_code == 0
+    run = osuus("approve", "2021-01", "--format", "json", user="approver")
+    kept = json.loads(run.stdout)["run"]["checkpoint"]
+    assert kept["sequence"] == 3  # the agreement's record, the draft's, then the run's
     head = json.loads(osuus("audit", "checkpoint", "--format", "json").stdout)
     assert (head["sequence"], head["hash"]) == (kept["sequence"], kept["hash"])
-    text = osuus("invoice", "2021-02", "--date", "2021-03-01").stdout
-    assert "Muutoslokin tarkistuspiste: tietue 3, tiiviste " in text
+    assert osuus("invoice", "2021-02", "--date", "2021-03-01").exit_code == 0
+    text = osuus("approve", "2021-02", user="approver").stdout
+    assert "Muutoslokin tarkistuspiste: tietue 5, tiiviste " in text
     (tmp_path / "kept.json").write_text(json.dumps(kept), encoding="utf-8")
     assert osuus("audit", "verify", "--checkpoint", tmp_path / "kept.json").exit_code == 0
 

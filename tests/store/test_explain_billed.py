@@ -48,12 +48,18 @@ COSTS = """year,component,kind,amount
 """
 
 
-def osuus(url: str, *args) -> str:
+def osuus(url: str, *args, user: str = "test") -> str:
     from osuus.cli import app
 
-    result = CliRunner().invoke(app, [str(a) for a in args], env={"OSUUS_DATABASE_URL": url, "OSUUS_USER": "test"})
+    result = CliRunner().invoke(app, [str(a) for a in args], env={"OSUUS_DATABASE_URL": url, "OSUUS_USER": user})
     assert result.exit_code == 0, (args, result.stdout, result.stderr, result.exception)
     return result.stdout
+
+
+def invoice(url: str, period: str, date: str) -> str:
+    """The period's run drafted (`invoice`), then approved by another user (`approve`)."""
+    osuus(url, "invoice", period, "--date", date)
+    return osuus(url, "approve", period, user="approver")
 
 
 @pytest.fixture(scope="module")
@@ -69,11 +75,11 @@ def ledger_url(tmp_path_factory) -> str:
     osuus(url, "import", "events", folder / "events.csv")
     for month in range(1, 13):
         issue = dt.date(2025, month + 1, 1) if month < 12 else dt.date(2026, 1, 5)
-        osuus(url, "invoice", f"2025-{month:02d}", "--date", issue.isoformat())
+        invoice(url, f"2025-{month:02d}", issue.isoformat())
     osuus(url, "import", "costs", folder / "costs.csv")
     osuus(url, "close-year", "2025")
     osuus(url, "estimate", "2026")
-    osuus(url, "invoice", "2026-01", "--date", "2026-02-02")  # carries the settlement
+    invoice(url, "2026-01", "2026-02-02")  # carries the settlement
     return url
 
 

@@ -1,11 +1,12 @@
 """Faults and races of the ledger, on SQLite and on PostgreSQL.
 
-1. An invoice run over 100 000 service events killed with SIGKILL halfway
-   (OSUUS_FAULT_POINT=invoice.run.middle): nothing of it is left behind, the
-   audit chain still verifies, and running it again bills everything once, with
-   contiguous invoice numbers and the exact euro total of the events.
-2. Two invoice runs of the same period at once: one bills, the other finds the
-   period already invoiced; one set of invoices, numbers contiguous.
+1. The approval of an invoice run over 100 000 service events killed with SIGKILL
+   halfway (OSUUS_FAULT_POINT=invoice.run.middle): nothing of it is left behind, the
+   draft is still a draft, the audit chain still verifies, and approving it again
+   bills everything once, with contiguous invoice numbers and the exact euro total
+   of the events.
+2. Two approvals of the same run at once: one bills, the other finds the draft
+   approved already; one set of invoices, numbers contiguous.
 3. Imports are all or nothing (Hypothesis): a file with any bad row is refused
    whole, with a problem for every bad row, and nothing at all is stored; a good
    file is stored whole, and the same file again adds nothing.
@@ -68,6 +69,7 @@ def _env(**extra: str) -> dict[str, str]:
     env["PYTHONUTF8"] = "1"
     env["NO_COLOR"] = "1"
     env["OSUUS_USER"] = "faults-test"
+    env["OSUUS_SELF_APPROVAL"] = "1"  # one user drafts and approves (tests/store/test_approval.py: two)
     for name in ("FORCE_COLOR", "COLUMNS", "LINES", "OSUUS_FAULT_POINT", "OSUUS_FAULT_SLEEP", "OSUUS_DATABASE_URL"):
         env.pop(name, None)
     env.update(extra)
@@ -173,6 +175,7 @@ def ledger_state(url: str, period: str) -> dict:
         "counters": query(url, "SELECT host, year, next_number FROM invoice_counters ORDER BY host, year"),
         "audit": query(url, "SELECT count(*), max(id) FROM audit_log"),
         "audit_head": query(url, "SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1"),
+        "drafts": query(url, "SELECT id, status FROM drafts ORDER BY id"),
     }
 
 
@@ -241,15 +244,17 @@ def test_sigkill_mid_invoice_run_leaves_nothing_and_rerun_bills_once(migrated_ur
     timings["import"] = time.perf_counter() - t
     assert f"{BIG} lisätty" in out.replace("\u00a0", " ")
     assert scalar(url, "SELECT count(*) FROM service_events") == BIG
-    ok(url, "invoice", "2021-01", "--date", "2021-02-01")
-    ok(url, "invoice", "2021-02", "--date", "2021-03-01")
+    for period, issue in (("2021-01", "2021-02-01"), ("2021-02", "2021-03-01"), ("2021-03", "2021-04-01")):
+        ok(url, "invoice", period, "--date", issue)  # the draft
+        if period != "2021-03":
+            ok(url, "approve", period)
     before = ledger_state(url, "2021-03")
+    assert before["drafts"] == [(1, "approved"), (2, "approved"), (3, "draft")]
     assert before["all_invoices"] == len(MEMBERS) * 2 and before["unbilled"] == BIG
     assert before["counters"] == [(HOST, 2021, 2 * len(MEMBERS) + 1)]  # numbering has started
 
     t = time.perf_counter()
-    run = start(url, tmp_path, "killed", "invoice", "2021-03", "--date", "2021-04-01",
-                OSUUS_FAULT_POINT=FAULT, OSUUS_FAULT_SLEEP="120")
+    run = start(url, tmp_path, "killed", "approve", "2021-03", OSUUS_FAULT_POINT=FAULT, OSUUS_FAULT_SLEEP="120")
     run.wait_for(FAULT_LINE)
     # the run holds its write transaction open at the fault point
     if is_postgres(url):
@@ -283,7 +288,7 @@ def test_sigkill_mid_invoice_run_leaves_nothing_and_rerun_bills_once(migrated_ur
     assert code == 0, out + err
 
     t = time.perf_counter()
-    out = ok(url, "invoice", "2021-03", "--date", "2021-04-01")
+    out = ok(url, "approve", "2021-03")
     timings["rerun"] = time.perf_counter() - t
     assert "Laskutettu maaliskuu 2021" in out and f"{BIG} palvelutapahtumaa" in out, out
     assert scalar(url, f"SELECT count(*) FROM invoice_runs WHERE {month('2021-03')}") == 1
@@ -311,26 +316,25 @@ def test_sigkill_mid_invoice_run_leaves_nothing_and_rerun_bills_once(migrated_ur
 # 2. Two runs of the same period at once
 # --------------------------------------------------------------------------
 
-def test_two_runs_of_one_period_at_once_bill_it_once(migrated_url, tmp_path):
+def test_two_approvals_of_one_run_at_once_bill_it_once(migrated_url, tmp_path):
     url = migrated_url
     events_file = tmp_path / "events-2021-04.csv"
     expected_total = write_events(events_file, 2_000, year=2021, month=4, prefix="EV-2021-04-", seed=20210401)
     ok(url, "agreement", "add", AGREEMENT)
     ok(url, "import", "events", events_file)
 
-    # the first holds its transaction (and the billing lock) for 3 s halfway; the second starts meanwhile
     # April alone: the months before it are passed over on purpose
-    first = start(url, tmp_path, "first", "invoice", "2021-04", "--date", "2021-05-01", "--allow-gap",
-                  OSUUS_FAULT_POINT=FAULT, OSUUS_FAULT_SLEEP="3")
+    ok(url, "invoice", "2021-04", "--date", "2021-05-01", "--allow-gap")  # the draft
+    # the first approval holds its transaction (and the billing lock) for 3 s halfway; the second starts meanwhile
+    first = start(url, tmp_path, "first", "approve", "2021-04", OSUUS_FAULT_POINT=FAULT, OSUUS_FAULT_SLEEP="3")
     first.wait_for(FAULT_LINE)
-    second = start(url, tmp_path, "second", "invoice", "2021-04", "--date", "2021-05-01", "--allow-gap")
-    assert first.proc.poll() is None, "the first run ended before the second started: no overlap"
+    second = start(url, tmp_path, "second", "approve", "1")
+    assert first.proc.poll() is None, "the first approval ended before the second started: no overlap"
     codes = (first.proc.wait(timeout=120), second.proc.wait(timeout=120))
     outputs = (first.stdout() + first.stderr(), second.stdout() + second.stderr())
-    assert codes == (0, 0), outputs
+    assert codes == (0, 2), outputs
 
-    already = [o for o in outputs if "jo laskutettu" in o]
-    assert len(already) == 1, outputs
+    assert "draft 1 is approved already" in outputs[1], outputs
     assert sum("Laskutettu huhtikuu 2021" in o for o in outputs) == 1, outputs
     assert scalar(url, f"SELECT count(*) FROM invoice_runs WHERE {month('2021-04')}") == 1
     assert scalar(url, "SELECT count(*) FROM invoice_runs") == 1

@@ -37,7 +37,8 @@ HETU = "131052-308T"  # a valid personal identity code (the checksum example of 
 def cli(url: str, *args) -> tuple[int, str, str]:
     """Run `osuus ARGS` on the database `url`; return (exit status, stdout, stderr)."""
     result = CliRunner().invoke(app, [str(a) for a in args],
-                                env={"OSUUS_DATABASE_URL": url, "OSUUS_USER": "errors", "OSUUS_FAULT_POINT": None})
+                                env={"OSUUS_DATABASE_URL": url, "OSUUS_USER": "errors", "OSUUS_FAULT_POINT": None,
+                                     "OSUUS_SELF_APPROVAL": "1"})  # one user drafts and approves
     context = f"osuus {' '.join(map(str, args))}\n--- stdout:\n{result.stdout}\n--- stderr:\n{result.stderr}"
     assert result.exception is None or isinstance(result.exception, SystemExit), \
         f"{context}\n--- exception: {result.exception!r}"
@@ -112,6 +113,9 @@ LEDGER_ARGS = {
     "invoice": ["2021-01", "--date", "2021-02-01"],
     "invoices": [],
     "credit": ["2021-00001", "--reason", "x", "--date", "2021-03-01"],
+    "approve": ["1"],
+    "reject": ["2021-01", "--reason", "x"],
+    "drafts": [],
     "close-year": ["2021"],
     "report": ["2021"],
     "import events": [EXAMPLES / "events.csv"],
@@ -162,6 +166,7 @@ def test_credit_of_an_unknown_or_credited_invoice_is_refused(migrated_url):
     url = migrated_url
     ok(url, "agreement", "add", AGREEMENT)
     ok(url, "invoice", "2021-01", "--date", "2021-02-01")
+    ok(url, "approve", "2021-01")
     before = snapshot(url)
     stderr = refused(url, "credit", "NOPE", "--reason", "x")
     assert "no invoice numbered NOPE" in stderr, stderr
@@ -171,7 +176,8 @@ def test_credit_of_an_unknown_or_credited_invoice_is_refused(migrated_url):
     assert "personal identity code" in stderr and "131052-308T" not in stderr, stderr
     assert snapshot(url) == before
 
-    out = ok(url, "credit", "2021-00001", "--reason", "Väärä laskutusosoite", "--date", "2021-02-10")
+    ok(url, "credit", "2021-00001", "--reason", "Väärä laskutusosoite", "--date", "2021-02-10")
+    out = ok(url, "approve", "2021-00001")
     assert "2021-00022" in out, out  # 21 invoices of January, then the credit note
     once = snapshot(url)
     assert once["invoices"] == before["invoices"] + 1
@@ -188,6 +194,7 @@ def test_closing_a_year_before_its_last_period_is_invoiced_writes_nothing(migrat
     ok(url, "import", "costs", EXAMPLES / "costs.csv")
     for month in range(1, 12):  # January … November; December not yet
         ok(url, "invoice", f"2021-{month:02d}", "--date", dt.date(2021, month + 1, 1).isoformat())
+        ok(url, "approve", f"2021-{month:02d}")
     before = snapshot(url)
     stderr = refused(url, "close-year", "2021")
     assert "the last period of 2021 (2021-12) is not invoiced yet" in stderr, stderr

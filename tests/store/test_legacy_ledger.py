@@ -85,10 +85,10 @@ def legacy_url(database_url) -> str:
     return database_url
 
 
-def osuus(url: str, *args) -> str:
+def osuus(url: str, *args, user: str = "test") -> str:
     from osuus.cli import app
 
-    result = CliRunner().invoke(app, [str(a) for a in args], env={"OSUUS_DATABASE_URL": url, "OSUUS_USER": "test"})
+    result = CliRunner().invoke(app, [str(a) for a in args], env={"OSUUS_DATABASE_URL": url, "OSUUS_USER": user})
     assert result.exit_code == 0, (args, result.stdout, result.stderr, result.exception)
     return result.stdout
 
@@ -126,6 +126,7 @@ def test_the_audit_chain_survives_and_the_ledger_works_on(legacy_url):
     assert "21" in osuus(legacy_url, "audit", "verify")
     # a correction after the move: the credit note of a legacy invoice repeats its lines as issued
     osuus(legacy_url, "credit", "2025-00005", "--reason", "Väärä kunta", "--date", "2026-03-02")
+    osuus(legacy_url, "approve", "2025-00005", user="approver")
     invoices = json.loads(osuus(legacy_url, "invoices", "--year", "2026", "-m", "Akaa", "--format", "json"))
     (note,) = [i for i in invoices if i["kind"] == "credit_note"]
     assert D(note["total"]) == D("-227.50") and note["credited_invoice"] == "2025-00005"

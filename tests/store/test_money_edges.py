@@ -39,19 +39,25 @@ TEXT_2026 = TEXT.replace('id = "small-2025"', 'id = "small-2026"').replace("year
 assert TEXT_2026.count("2026") == 2 and "cost = 1500" in TEXT_2026
 
 
-def run(url: str, *args) -> tuple[int, str, str]:
+def run(url: str, *args, user: str = "test") -> tuple[int, str, str]:
     from osuus.cli import app
 
-    result = CliRunner().invoke(app, [str(a) for a in args], env={"OSUUS_DATABASE_URL": url, "OSUUS_USER": "test"})
+    result = CliRunner().invoke(app, [str(a) for a in args], env={"OSUUS_DATABASE_URL": url, "OSUUS_USER": user})
     assert result.exception is None or isinstance(result.exception, SystemExit), (args, result.exception)
     assert "Traceback" not in result.stdout + result.stderr
     return result.exit_code, result.stdout, result.stderr
 
 
-def osuus(url: str, *args) -> str:
-    code, stdout, stderr = run(url, *args)
+def osuus(url: str, *args, user: str = "test") -> str:
+    code, stdout, stderr = run(url, *args, user=user)
     assert code == 0, (args, stdout, stderr)
     return stdout
+
+
+def invoice(url: str, period: str, *args) -> str:
+    """The period's run drafted (`invoice`), then approved by another user (`approve`)."""
+    osuus(url, "invoice", period, *args)
+    return osuus(url, "approve", period, user="approver")
 
 
 def refused(url: str, *args) -> str:
@@ -86,7 +92,7 @@ def test_without_the_years_agreement_the_default_refuses_and_names_what_is_missi
     assert "2026" in stderr and "osuus agreement add" in stderr and "billing.without_agreement" in stderr
     # with the year's agreement stored, the same run goes through
     osuus(url, "agreement", "add", tmp_path / "small-2026.toml")
-    osuus(url, "invoice", "2026-01", "--date", "2026-02-02")
+    invoice(url, "2026-01", "--date", "2026-02-02")
     assert [(p, a) for p, a, _, _ in advances(url, "002")] == [("2026-01", D("37.50"))]  # 450 / 12
 
 
@@ -99,13 +105,13 @@ def test_the_year_by_the_estimate_is_refused_without_an_estimate(tmp_path):
 
 def test_advances_add_up_to_the_payment_when_the_agreement_comes_late(database_url, tmp_path):
     url = ledger(tmp_path, database_url, extra_2025=LAST_AGREEMENT)
-    osuus(url, "invoice", "2026-01", "--date", "2026-02-02")
+    invoice(url, "2026-01", "--date", "2026-02-02")
     ((period, amount, details, text),) = advances(url, "002")
     assert (period, amount, details["basis"], details["basis_year"]) == ("2026-01", D("30.00"), "last_agreement", 2025)
     assert "vuoden 2025 sopimuksen mukaan" in text
     osuus(url, "agreement", "add", tmp_path / "small-2026.toml")
     for month in range(2, 13):
-        osuus(url, "invoice", f"2026-{month:02d}", "--date", f"2026-{month + 1:02d}-01" if month < 12 else "2027-01-04")
+        invoice(url, f"2026-{month:02d}", "--date", f"2026-{month + 1:02d}-01" if month < 12 else "2027-01-04")
 
     a = advances(url, "002")
     assert [amount for _, amount, _, _ in a] == [D("30.00"), D("38.19"), D("38.19")] + [D("38.18")] * 9
@@ -122,7 +128,7 @@ def test_advances_add_up_to_the_payment_when_the_agreement_comes_late(database_u
 def test_invoice_dates_and_gaps(tmp_path):
     url = ledger(tmp_path, f"sqlite:///{tmp_path / 'ledger.db'}")
     osuus(url, "agreement", "add", tmp_path / "small-2026.toml")
-    osuus(url, "invoice", "2026-01", "--date", "2026-02-02")
+    invoice(url, "2026-01", "--date", "2026-02-02")
     # the period has not ended on its last day
     assert "--date" in refused(url, "invoice", "2026-02", "--date", "2026-02-28")
     assert "--date" in refused(url, "invoice", "2026-02", "--date", "2025-12-31")
@@ -131,7 +137,7 @@ def test_invoice_dates_and_gaps(tmp_path):
     # March before February: refused, naming February, unless said on purpose
     stderr = refused(url, "invoice", "2026-03", "--date", "2026-04-01")
     assert "2026-02" in stderr and "--allow-gap" in stderr
-    osuus(url, "invoice", "2026-03", "--date", "2026-04-01", "--allow-gap")
+    invoice(url, "2026-03", "--date", "2026-04-01", "--allow-gap")
     engine = make_engine(url)
     try:
         with session_factory(engine, area_id=1)() as session:
@@ -140,5 +146,5 @@ def test_invoice_dates_and_gaps(tmp_path):
     finally:
         engine.dispose()
     # the gap is filled afterwards, on the ordinary path
-    osuus(url, "invoice", "2026-02", "--date", "2026-04-02")
+    invoice(url, "2026-02", "--date", "2026-04-02")
     assert [p for p, _, _, _ in advances(url, "002")] == ["2026-01", "2026-02", "2026-03"]

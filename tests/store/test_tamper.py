@@ -64,7 +64,7 @@ def build(url: str, folder: Path) -> None:
     from osuus.services.closing import close_year
     from osuus.services.estimates import make_estimate
     from osuus.services.imports import import_costs, import_events
-    from osuus.services.invoicing import run_period
+    from tests.approving import invoice_period as run_period
     from osuus.services.ledger import Ledger as Opened
     from osuus.store.db import upgrade
 
@@ -149,7 +149,7 @@ def one(url: str, sql: str):
 
 def copy_of(table: str, key: int, **overrides) -> str:
     """INSERT … SELECT: a copy of a row with some columns given (an id among them)."""
-    columns = audit.BY_TABLE[table].columns
+    columns = audit.BY_TABLE[table].columns + ("area_id",)
     values = ", ".join(overrides.get(c, c) for c in columns)
     return f"INSERT INTO {table} ({', '.join(columns)}) SELECT {values} FROM {table} WHERE id = {key}"
 
@@ -386,9 +386,9 @@ def test_an_audit_record_inserted_is_found(ledger, cell):
         digest = audit.record_hash(prev, at, "mallory", "invoice.credit", "2025-00001", "", {})
         forged.append((record_id, digest, prev))
     stored_at = at.isoformat(sep=" ") if ledger.kind == "postgresql" else at.strftime("%Y-%m-%d %H:%M:%S.%f")
-    tamper(cell, *[f"INSERT INTO audit_log (id, at, actor, action, subject, reason, details, prev_hash, hash) "
-                   f"VALUES ({i}, '{stored_at}', 'mallory', 'invoice.credit', '2025-00001', '', '{{}}', "
-                   f"'{prev}', '{digest}')" for i, digest, prev in forged])
+    tamper(cell, *[f"INSERT INTO audit_log (id, at, actor, action, subject, reason, details, prev_hash, hash, "
+                   f"area_id) VALUES ({i}, '{stored_at}', 'mallory', 'invoice.credit', '2025-00001', '', '{{}}', "
+                   f"'{prev}', '{digest}', 1)" for i, digest, prev in forged])
     err = found(cell)
     head = ledger.facts["head"]
     assert f"record {head + 1} (invoice.credit 2025-00001): does not link to record {head} before it" in err, err

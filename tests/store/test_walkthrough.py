@@ -18,7 +18,10 @@ database with SQLAlchemy and the programs' `--format json` outputs:
 - the host (Tampere, 837) is never invoiced;
 - running the steps again changes nothing (row counts, invoices, audit log);
 - the audit chain verifies;
-- a credited invoice is unchanged, and its credit note negates it and refers to it.
+- a credited invoice is unchanged, and its credit note negates it and refers to it;
+- four eyes: every run and the credit note was drafted by one user (`valmistelija`, the
+  walkthrough's OSUUS_USER) and approved by another (the lines `OSUUS_USER=hyvaksyja osuus
+  approve ...`), as the audit log records.
 """
 
 from __future__ import annotations
@@ -58,23 +61,34 @@ HOST_CODE = "837"  # Tampere
 CENT = Decimal("0.01")
 TERMS = dt.timedelta(days=21)
 
-# The commands the walkthrough must hold, in this order (the credit line is checked apart:
-# it names an invoice of the walkthrough).
+PREPARER, APPROVER = "valmistelija", "hyvaksyja"
+
+
+def approve(subject: str) -> str:
+    return f"OSUUS_USER={APPROVER} osuus approve {subject}"
+
+
+# The commands the walkthrough must hold, in this order (the credit line and its approval are
+# checked apart: they name an invoice of the walkthrough). Each draft is approved by another user.
 REQUIRED = [
     "osuus db upgrade",
     "osuus agreement add agreements/pirkanmaa-2021.toml",
     "osuus estimate 2021",
     "osuus import counts examples/2021/counts.csv",
     "osuus import events examples/2021/events.csv",
-    *(f"osuus invoice 2021-{m:02d} --date 2021-{m + 1:02d}-01" for m in range(1, 12)),
+    *(line for m in range(1, 12)
+      for line in (f"osuus invoice 2021-{m:02d} --date 2021-{m + 1:02d}-01", approve(f"2021-{m:02d}"))),
     "osuus invoice 2021-12 --date 2022-01-03",
+    approve("2021-12"),
     "osuus import costs examples/2021/costs.csv",
     "osuus close-year 2021",
     "osuus estimate 2022",
     "osuus invoice 2022-01 --date 2022-02-01",
+    approve("2022-01"),
     "osuus report 2021 --municipality Sastamala",
     "osuus agreement add examples/2022/agreement.toml",
     "osuus invoice 2022-02 --date 2022-03-01",
+    approve("2022-02"),
     "osuus audit verify",
 ]
 
@@ -107,29 +121,33 @@ AGREED_PRICES = {
 # ---------------------------------------------------------------------------
 
 def walkthrough_commands() -> list[str]:
-    """The lines of the fenced code block right after the marker (blank lines skipped)."""
+    """The lines of the fenced code block right after the marker (blank lines skipped); a line
+    may set environment variables for its command (`OSUUS_USER=hyvaksyja osuus approve 2021-01`)."""
     readme = README.read_text(encoding="utf-8")
     assert readme.count(MARKER) == 1, f"README.md should hold {MARKER} exactly once"
     after = readme.split(MARKER, 1)[1]
     block = re.match(r"\s*```[^\n]*\n(.*?)^```", after, re.S | re.M)
     assert block, f"no fenced code block right after {MARKER} in README.md"
     lines = [line.strip() for line in block.group(1).splitlines() if line.strip()]
-    assert lines and all(line.startswith("osuus ") for line in lines), lines
+    assert lines and all(re.match(r"([A-Z_]+=\S+ )*osuus ", line) for line in lines), lines
     return lines
 
 
 def _env(url: str) -> dict[str, str]:
     env = dict(os.environ)
-    env.update(OSUUS_DATABASE_URL=url, OSUUS_USER="walkthrough", PYTHONUTF8="1", NO_COLOR="1")
+    env.update(OSUUS_DATABASE_URL=url, OSUUS_USER=PREPARER, PYTHONUTF8="1", NO_COLOR="1")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), env.get("PYTHONPATH")]))
-    for name in ("FORCE_COLOR", "COLUMNS", "LINES", "OSUUS_FAULT_POINT"):
+    for name in ("FORCE_COLOR", "COLUMNS", "LINES", "OSUUS_FAULT_POINT", "OSUUS_SELF_APPROVAL"):
         env.pop(name, None)
     return env
 
 
 def run(line: str, url: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "osuus", *shlex.split(line)[1:]], cwd=ROOT, env=_env(url),
-                          capture_output=True, text=True, encoding="utf-8", timeout=300)
+    words = shlex.split(line)
+    settings = dict(w.split("=", 1) for w in words[:words.index("osuus")])
+    return subprocess.run([sys.executable, "-m", "osuus", *words[words.index("osuus") + 1:]], cwd=ROOT,
+                          env={**_env(url), **settings}, capture_output=True, text=True, encoding="utf-8",
+                          timeout=300)
 
 
 def run_ok(line: str, url: str) -> str:
@@ -252,13 +270,15 @@ def invoice_state(Session, number: str) -> tuple:
 def test_readme_walkthrough(database_url):
     url = database_url
     commands = walkthrough_commands()
-    fixed = [c for c in commands if not c.startswith("osuus credit ")]
-    assert fixed == REQUIRED, "the README walkthrough is not the documented sequence of commands"
     credit_lines = [c for c in commands if c.startswith("osuus credit ")]
     assert len(credit_lines) == 1, commands
     credit_args = shlex.split(credit_lines[0])
     credited_number = credit_args[2]
     credit_reason = credit_args[credit_args.index("--reason") + 1]
+    at = commands.index(credit_lines[0])
+    assert commands[at + 1] == approve(credited_number), "the credit note's draft is approved next"
+    fixed = commands[:at] + commands[at + 2:]
+    assert fixed == REQUIRED, "the README walkthrough is not the documented sequence of commands"
 
     engine = make_engine(url)
     Session = session_factory(engine, area_id=1)
@@ -412,6 +432,16 @@ def test_readme_walkthrough(database_url):
 
         # 9. the audit chain verifies (tests/store/test_tamper.py edits the ledger behind its back)
         run_ok("osuus audit verify", url)
+        # ... and says who drafted and who approved: 14 runs (2021, 2022-01, 2022-02) and the credit note
+        with Session() as session:
+            log = list(session.scalars(select(AuditRecord).order_by(AuditRecord.id)))
+        drafted = [(r.actor, r.subject) for r in log if r.action == "draft.prepare"]
+        issued = [(r.actor, r.subject, r.details["approval"]["prepared_by"], "self_approved" in r.details["approval"])
+                  for r in log if r.action in ("invoice.run", "invoice.credit")]
+        assert len(drafted) == len(issued) == 12 + 2 + 1
+        assert {d[0] for d in drafted} == {PREPARER}
+        assert {(a, p, s) for a, _, p, s in issued} == {(APPROVER, PREPARER, False)}
+        assert [d[1] for d in drafted] == [i[1] for i in issued]
 
         # 10. billed + settled = actual share, member by member. The credited member's credit
         # note (written after close-year) lowered its 2021 billing; the same amount was

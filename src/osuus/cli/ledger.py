@@ -115,8 +115,11 @@ def invoice(period: str = typer.Argument(..., help=t("cli.arg.period")),
             allow_gap: bool = typer.Option(False, "--allow-gap", help=t("cli.option.allow_gap")),
             db: Optional[str] = DB_OPTION,
             format: Fmt = typer.Option(Fmt.text, "--format", "-f", help=t("cli.option.format"))) -> None:
+    """A draft of the period's run, for another user to approve (`osuus approve`). A period
+    invoiced already prints its run, as issued, and makes nothing."""
     from osuus.calendar import Period
-    from osuus.services.invoicing import run_period
+    from osuus.services.approval import prepare_run
+    from osuus.services.invoicing import AlreadyInvoiced
 
     try:
         parsed = Period.parse(period)
@@ -126,15 +129,20 @@ def invoice(period: str = typer.Argument(..., help=t("cli.arg.period")),
         refuse(f"expected a month such as 2021-03 or a quarter such as 2021-Q1, found {period!r}", "PERIOD")
     issue_date = parse_date(date)
     with ledger(db) as opened:
-        result = run_period(opened, parsed, issue_date, allow_gap=allow_gap)
+        try:
+            draft, issued = prepare_run(opened, parsed, issue_date, allow_gap=allow_gap), None
+        except AlreadyInvoiced as exc:
+            draft, issued = None, exc.run
         agreement = _agreement(opened, parsed.year) or _agreement(opened)
         name_of = _name_of(opened)
     if format is Fmt.json:
-        from osuus.render.ledger_json import run_json
+        from osuus.render.ledger_json import draft_json, run_json
 
-        _print_json(run_json(result, lambda i: agreement, lang()))
+        _print_json(run_json(issued, lambda i: agreement, lang()) if issued is not None
+                    else draft_json(draft, lambda i: agreement, lang()))
         return
-    print(_text().run(result, name_of), end="")
+    text = _text()
+    print(text.run(issued, name_of) if issued is not None else text.draft(draft, name_of), end="")
 
 
 @app.command("invoices", help=t("cli.help.invoices"))
@@ -162,12 +170,94 @@ def invoices_list(year: Optional[int] = typer.Option(None, "--year", help=t("cli
 def credit(number: str = typer.Argument(..., help=t("cli.arg.credit_number")),
            reason: str = typer.Option(..., "--reason", help=t("cli.option.reason")),
            date: Optional[str] = typer.Option(None, "--date", help=t("cli.option.credit_date")),
-           db: Optional[str] = DB_OPTION) -> None:
-    from osuus.services.invoicing import credit_invoice
+           db: Optional[str] = DB_OPTION,
+           format: Fmt = typer.Option(Fmt.text, "--format", "-f", help=t("cli.option.format"))) -> None:
+    """A draft of the credit note, for another user to approve (`osuus approve`)."""
+    from osuus.services.approval import prepare_credit
 
     issue_date = parse_date(date)
     with ledger(db) as opened:
-        print(_text().credited(credit_invoice(opened, number, reason, issue_date)))
+        draft = prepare_credit(opened, number, reason, issue_date)
+        agreements = _agreements_of(opened, [draft])
+        name_of = _name_of(opened)
+    _print_draft(draft, agreements, name_of, format)
+
+
+# --------------------------------------------------------------------------
+# four eyes: drafts, approval, rejection
+# --------------------------------------------------------------------------
+
+def _agreements_of(opened, drafts) -> dict:
+    return {y: _agreement(opened, y) for y in {i.agreement_year for d in drafts for i in d.invoices}}
+
+
+def _print_draft(draft, agreements: dict, name_of, format: "Fmt", *, recomputed: bool = False) -> None:
+    if format is Fmt.json:
+        from osuus.render.ledger_json import draft_json
+
+        _print_json(draft_json(draft, lambda i: agreements.get(i.agreement_year), lang()))
+        return
+    text = _text()
+    print(text.recomputed(draft, name_of) if recomputed else text.draft(draft, name_of), end="")
+
+
+@app.command(help=t("cli.help.approve"))
+def approve(draft: str = typer.Argument(..., help=t("cli.arg.draft")),
+            db: Optional[str] = DB_OPTION,
+            format: Fmt = typer.Option(Fmt.text, "--format", "-f", help=t("cli.option.format"))) -> None:
+    from osuus.services import approval
+
+    with ledger(db) as opened:
+        result = approval.approve(opened, approval.draft_id_of(opened, draft))
+        issued = result.run.invoices if result.run is not None else (result.credit_note,)
+        agreements = {y: _agreement(opened, y) for y in {i.agreement_year for i in issued}}
+        name_of = _name_of(opened)
+    if format is Fmt.json:
+        from osuus.render.ledger_json import approved_json
+
+        _print_json(approved_json(result, lambda i: agreements.get(i.agreement_year), lang()))
+        return
+    print(_text().approved(result, name_of), end="")
+
+
+@app.command(help=t("cli.help.reject"))
+def reject(draft: str = typer.Argument(..., help=t("cli.arg.draft")),
+           reason: str = typer.Option(..., "--reason", help=t("cli.option.reject_reason")),
+           db: Optional[str] = DB_OPTION) -> None:
+    from osuus.services import approval
+
+    with ledger(db) as opened:
+        print(_text().rejected(approval.reject(opened, approval.draft_id_of(opened, draft), reason)))
+
+
+@app.command("drafts", help=t("cli.help.drafts"))
+def drafts_cmd(draft: Optional[str] = typer.Argument(None, help=t("cli.arg.draft_optional")),
+               recompute: bool = typer.Option(False, "--recompute", help=t("cli.option.recompute")),
+               all_: bool = typer.Option(False, "--all", help=t("cli.option.all_drafts")),
+               db: Optional[str] = DB_OPTION,
+               format: Fmt = typer.Option(Fmt.text, "--format", "-f", help=t("cli.option.format"))) -> None:
+    from osuus.services import approval
+
+    if recompute and draft is None:
+        refuse("--recompute needs the draft to compute again: osuus drafts DRAFT --recompute", "--recompute")
+    with ledger(db) as opened:
+        if draft is None:
+            found = approval.list_drafts(opened, approved=all_)
+            agreements = _agreements_of(opened, found)
+        else:
+            draft_id = approval.draft_id_of(opened, draft)
+            one = approval.recompute_draft(opened, draft_id) if recompute else approval.show_draft(opened, draft_id)
+            agreements = _agreements_of(opened, [one])
+            name_of = _name_of(opened)
+    if draft is not None:
+        _print_draft(one, agreements, name_of, format, recomputed=recompute)
+        return
+    if format is Fmt.json:
+        from osuus.render.ledger_json import draft_json
+
+        _print_json([draft_json(d, lambda i: agreements.get(i.agreement_year), lang()) for d in found])
+        return
+    print(_text().drafts(found), end="")
 
 
 @app.command("close-year", help=t("cli.help.close_year"))

@@ -54,6 +54,34 @@ def run_json(result, agreement_of, lang: str = "fi") -> dict:
             "checkpoint": checkpoint_json(result.checkpoint) if result.checkpoint is not None else None}
 
 
+def draft_json(view, agreement_of, lang: str = "fi") -> dict:
+    """A draft (four eyes): its documents without number or payment reference (`null`), the
+    hash of what the approver reviews, who prepared it and who approved it."""
+    def document(i) -> dict:
+        data = invoice_json(i, agreement_of(i), lang)
+        data.update(number=None, reference=None)
+        return data
+
+    def at(value):
+        return value.isoformat() if value is not None else None
+
+    return {"draft": view.id, "kind": view.kind, "subject": view.subject, "status": view.status,
+            "period": view.period.code, "issue_date": view.issue_date.isoformat(), "total": str(view.total),
+            "events": view.events, "allowed_gap": list(view.allowed_gap),
+            "credited_invoice": view.credited or None, "reason": view.reason or None,
+            "content_hash": view.content_hash, "prepared_by": view.prepared_by, "prepared_at": at(view.prepared_at),
+            "approved_by": view.approved_by, "approved_at": at(view.approved_at),
+            "self_approved": view.self_approved, "changed": view.changed,
+            "documents": [document(i) for i in view.invoices]}
+
+
+def approved_json(result, agreement_of, lang: str = "fi") -> dict:
+    return {"draft": draft_json(result.draft, agreement_of, lang),
+            "run": run_json(result.run, agreement_of, lang) if result.run is not None else None,
+            "credit_note": invoice_json(result.credit_note, agreement_of(result.credit_note), lang)
+            if result.credit_note is not None else None}
+
+
 def estimate_json(result, agreement: Agreement, lang: str = "fi") -> dict:
     first = result.estimates[0] if result.estimates else None
     basis = basis_text(result.basis, result.year, agreement, lang, first.issued_basis if first else None)

@@ -94,6 +94,66 @@ class LedgerText:
     def credited(self, note) -> str:
         return self.t("credit.done", note=note.number, invoice=note.credited, total=self.f.money(note.total))
 
+    # drafts (four eyes) ------------------------------------------------------------------
+
+    def _when(self, at) -> str:
+        return at.strftime("%Y-%m-%d %H:%M") if at is not None else ""
+
+    def draft(self, view, name_of: Callable[[str], str]) -> str:
+        """A draft: what it would issue (no numbers), who prepared it, and how to approve it."""
+        total = self.f.money(view.total)
+        if view.is_run:
+            e = Explainer(None, self.lang)
+            head = [self.t("draft.run_head", id=view.id, period=e.period(view.period.code), total=total,
+                           invoices=self.c.n("cli.invoice.count", len(view.invoices)),
+                           events=self.c.n("cli.invoice.events", view.events))]
+            if view.allowed_gap:
+                head.append(self.t("draft.gap", periods=", ".join(view.allowed_gap)))
+        else:
+            head = [self.t("draft.credit_head", id=view.id, invoice=view.credited, total=total, reason=view.reason)]
+        head.append(self.t("draft.prepared", user=view.prepared_by, at=self._when(view.prepared_at)))
+        if view.status == "approved":
+            head.append(self.t("draft.approved", user=view.approved_by or "", at=self._when(view.approved_at)))
+            if view.self_approved:
+                head.append(self.t("draft.self_approved", setting="OSUUS_SELF_APPROVAL"))
+        rows = [[document_kind(i.kind, self.lang), name_of(i.municipality), i.period.code, i.issue_date.isoformat(),
+                 i.due_date.isoformat(), self.f.amount(i.total)] for i in view.invoices]
+        total_row = [self.t("total"), "", "", "", "", self.f.amount(view.total)]
+        table = self.table(self.t("draft.title", id=view.id, subject=view.subject),
+                           [self.t(f"invoice.col.{k}") for k in ("kind", "municipality", "period", "date", "due",
+                                                                 "sum")], rows, total_row if rows else None)
+        out = "\n".join(head) + "\n" + table
+        if view.status == "draft":
+            out += self.t("draft.next", id=view.id) + "\n"
+        return out
+
+    def drafts(self, views) -> str:
+        if not views:
+            return self.t("draft.none") + "\n"
+        rows = [[str(v.id), self.t(f"draft.kind.{v.kind}"), v.subject, str(len(v.invoices)), self.f.amount(v.total),
+                 self.t(f"draft.status.{v.status}"), v.prepared_by, self._when(v.prepared_at)] for v in views]
+        return self.table(self.t("draft.list_title"),
+                          [self.t(f"draft.col.{k}") for k in ("id", "kind", "subject", "documents", "sum", "status",
+                                                              "prepared_by", "prepared_at")], rows)
+
+    def recomputed(self, view, name_of: Callable[[str], str]) -> str:
+        head = self.t("draft.recomputed" if view.changed else "draft.recomputed_same", id=view.id)
+        return head + "\n" + self.draft(view, name_of)
+
+    def approved(self, result, name_of: Callable[[str], str]) -> str:
+        """An approved draft: who approved whose draft, then what was issued (as `invoice` and
+        `credit` printed it before drafts)."""
+        d = result.draft
+        out = self.t("draft.approve_done", id=d.id, approver=d.approved_by or "", preparer=d.prepared_by) + "\n"
+        if d.self_approved:
+            out += self.t("draft.self_approved", setting="OSUUS_SELF_APPROVAL") + "\n"
+        if result.run is not None:
+            return out + self.run(result.run, name_of)
+        return out + self.credited(result.credit_note) + "\n"
+
+    def rejected(self, result) -> str:
+        return self.t("draft.rejected", id=result.id, subject=result.subject, reason=result.reason)
+
     # the year -----------------------------------------------------------------------
 
     def estimate(self, result, agreement: Agreement) -> str:

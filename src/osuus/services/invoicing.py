@@ -1,18 +1,23 @@
 """Invoicing: a period's invoice run, a credit note, and the invoices as they were issued.
 
-`run_period` invoices a period once: every member's advance instalments, its
-unbilled service events up to the period's end, travel and interpretation, and
-the open settlements of closed years (osuus.billing). A second run of the same
-period finds the first and writes nothing. `credit_invoice` credits an invoice
-whole; an invoice itself is never changed. Each is one transaction with one
-audit record.
+A run and a credit note are computed first, without writing anything (`plan_run`,
+`plan_credit`): a period's run holds every member's advance instalments, its unbilled
+service events up to the period's end, travel and interpretation, and the open
+settlements of closed years (osuus.billing); a credit note credits an invoice whole
+(an invoice itself is never changed). What is computed is kept as a draft for an
+approver (`run_content`, `credit_content`, in osuus.services.approval); only approval
+issues it (`issue_run`, `issue_credit`), numbering the documents at that moment.
+A period is invoiced once: planning it again is refused with the run it has
+(`AlreadyInvoiced`).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-from dataclasses import dataclass
+import hashlib
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Iterable
 
 from sqlalchemy.orm import Session
@@ -29,8 +34,8 @@ from osuus.billing.invoices import (
     missing_before,
     payment_reference,
 )
-from osuus.billing.lines import AdvanceBasis, agreement_bases
-from osuus.billing.kinds import DocumentKind, SettlementKind
+from osuus.billing.lines import AdvanceBasis, Line, agreement_bases
+from osuus.billing.kinds import DocumentKind, LineKind, SettlementKind
 from osuus.calendar import Period
 from osuus.engine import allocate
 from osuus.engine.trace import Figure, given
@@ -38,11 +43,12 @@ from osuus.money import ZERO
 from osuus.privacy import masked, personal_codes_in
 from osuus.problems import Problem, ProblemsError, refuse
 from osuus.services.agreements import Agreements
-from osuus.services.audit import Checkpoint, checkpoint
+from osuus.services.audit import Checkpoint
 from osuus.services.estimates import estimates_in
 from osuus.services.ledger import Ledger, Tx, fault_point, now
 from osuus.services.views import InvoiceView
 from osuus.store import queries
+from osuus.store.audit import canonical_json
 from osuus.store.tables import Invoice, InvoiceRun, Settlement
 
 DEFAULT_TERMS = 21
@@ -156,130 +162,280 @@ def _estimate_part(estimate, item: str, amount) -> Figure:
     return given("estimate.part", amount, "", item=item)
 
 
-def run_period(ledger: Ledger, period: Period, issue_date: dt.date, *, allow_gap: bool = False) -> RunResult:
-    """Invoice a period once. A second run of the same period finds the first and writes nothing.
+# --------------------------------------------------------------------------
+# an invoice run: computed (a draft), then issued (on approval, osuus.services.approval)
+# --------------------------------------------------------------------------
 
-    The invoice date must fall after the period and in its year or the next; an earlier period
-    of the year still uninvoiced refuses the run unless `allow_gap` says it is intended (the
-    audit record names the periods passed over). The result carries the audit log's head once
-    the run is committed (the checkpoint to keep elsewhere)."""
-    result = _run_period(ledger, period, issue_date, allow_gap)
-    return dataclasses.replace(result, checkpoint=checkpoint(ledger))
+class AlreadyInvoiced(ProblemsError):
+    """The period has its run already: nothing to draft. `run` is that run, as issued."""
 
-
-def _run_period(ledger: Ledger, period: Period, issue_date: dt.date, allow_gap: bool) -> RunResult:
-    with ledger.write() as tx:
-        session = tx.session
-        queries.lock_billing(session)
-        existing = queries.run_of(session, period)
-        if existing is not None:
-            return RunResult(period, False, existing.run_at, tuple(views(session, queries.invoices_of_run(
-                session, existing.id))))
-        problems = issue_date_problems(period, issue_date)
-        if problems:
-            raise ProblemsError(problems)
-        agreements = Agreements(session)
-        version = agreements.version(period.year)
-        agreement = agreements.of_year(period.year)
-        if agreement is not None and agreement.billing is not None and agreement.billing.period != period.kind.value:
-            example = f"{period.year}-01" if agreement.billing.period == "month" else f"{period.year}-Q1"
-            raise refuse(f"the {period.year} agreement bills by {agreement.billing.period}: expected a period such as "
-                         f"{example}, found {period.code}", key="PERIOD", code="invoice.period-kind")
-        base = agreement or agreements.latest(before=period.year)
-        if base is None:
-            raise refuse(f"no agreement is stored for {period.year} or before; run `osuus agreement add FILE` first",
-                         code="invoice.no-agreement")
-        skipped = missing_before(period, queries.run_periods(session, period.year))
-        if skipped and not allow_gap:
-            raise refuse(f"{', '.join(p.code for p in skipped)} of {period.year} "
-                         f"{'is' if len(skipped) == 1 else 'are'} not invoiced yet: invoice "
-                         f"{'it' if len(skipped) == 1 else 'them'} first, or say that {period.code} is invoiced "
-                         "before them on purpose (--allow-gap)", key="PERIOD", code="invoice.gap")
-        bases = _advance_bases(session, agreements, period, agreement, base)
-        sums = queries.event_sums(session, period.end)
-        open_rows = _open_settlements(session, period.year)
-        minimum = base.billing.settlement_minimum if base.billing else None
-        drafts = draft_period(period, agreements.of_year, bases, sums,
-                              {code: [o for _, o in pairs] for code, pairs in open_rows.items()},
-                              host=base.host, billed_advances=queries.advances_billed(session, period),
-                              settlement_minimum=minimum.value if minimum is not None else None)
-        if drafts.problems:
-            raise ProblemsError(drafts.problems)
-        host = base.host
-        terms = base.billing.payment_terms_days if base.billing else DEFAULT_TERMS
-        # what this run bills: the events up to the period's end stored by now (imports take the same
-        # lock, so no event can be stored between the sums above and this)
-        run = InvoiceRun(period=period, period_end=period.end, max_event_id=queries.max_event_id(session),
-                         agreement_version_id=version.id if version else None, issue_date=issue_date, run_at=now(),
-                         run_by=tx.actor)
-        session.add(run)
-        session.flush()
-        invoices = []
-        for n, draft in enumerate(drafts.invoices):
-            if n == len(drafts.invoices) // 2:
-                fault_point("invoice.run.middle")
-            invoice = _write(tx, draft, host=host, period=period, run_id=run.id,
-                             version_id=version.id if version else None, issue_date=issue_date, terms=terms)
-            invoices.append(invoice)
-            for row, _open in open_rows.get(draft.municipality, ()):
-                if row.year in draft.settles:
-                    row.carried_invoice_id = invoice.id
-        billed = sum(s.events for s in sums)
-        details = {"invoices": [i.number for i in invoices], "events": billed,
-                   "total": str(sum((i.total for i in invoices), ZERO)), "issue_date": issue_date.isoformat()}
-        if skipped:
-            details["allowed_gap"] = [p.code for p in skipped]
-        if agreement is None and bases:
-            details["advances_by"] = base.billing.without_agreement.advances
-        tx.audit("invoice.run", period.code, details)
-        session.flush()
-        return RunResult(period, True, run.run_at, tuple(views(session, invoices)), billed)
+    def __init__(self, problems, run: RunResult):
+        super().__init__(problems)
+        self.run = run
 
 
-def credit_invoice(ledger: Ledger, number: str, reason: str, issue_date: dt.date) -> InvoiceView:
-    """A credit note for the whole of an invoice. The invoice itself is never changed."""
+@dataclass(frozen=True)
+class RunPlan:
+    """What a period's run would issue, computed from the ledger as it is: the invoices without
+    numbers, and what the run records. Computing it writes nothing."""
+
+    period: Period
+    issue_date: dt.date
+    allow_gap: bool
+    invoices: tuple[InvoiceDraft, ...]
+    host: str
+    terms: int
+    version_id: int | None
+    agreement: tuple[int, int] | None  # (year, revision) of the agreement the invoices are made under
+    events: int  # the service events billed
+    max_event_id: int
+    skipped: tuple[Period, ...] = ()
+    advances_by: str | None = None  # the year has no agreement yet: how its advances are billed
+    open_rows: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def due_date(self) -> dt.date:
+        return due_date(self.issue_date, self.terms)
+
+    @property
+    def total(self):
+        return sum((i.total for i in self.invoices), ZERO)
+
+
+def plan_run(session: Session, period: Period, issue_date: dt.date, *, allow_gap: bool = False) -> RunPlan:
+    """Compute a period's run without writing anything (the caller holds the billing lock).
+
+    Refused: a period already invoiced (`AlreadyInvoiced`), an invoice date before the period
+    ends or too late, a period of the wrong kind, no agreement, an earlier period of the year
+    not invoiced yet (unless `allow_gap`), and every problem of the drafts."""
+    existing = queries.run_of(session, period)
+    if existing is not None:
+        issued = views(session, queries.invoices_of_run(session, existing.id))
+        numbers = f" ({issued[0].number}–{issued[-1].number})" if issued else ""
+        raise AlreadyInvoiced([Problem(
+            f"{period.code} is already invoiced{numbers} on {existing.run_at:%Y-%m-%d} by {existing.run_by}: a period "
+            "is invoiced once; correct an invoice with a credit note (osuus credit NUMBER)", key="PERIOD",
+            code="invoice.already")], RunResult(period, False, existing.run_at, tuple(issued)))
+    problems = issue_date_problems(period, issue_date)
+    if problems:
+        raise ProblemsError(problems)
+    agreements = Agreements(session)
+    version = agreements.version(period.year)
+    agreement = agreements.of_year(period.year)
+    if agreement is not None and agreement.billing is not None and agreement.billing.period != period.kind.value:
+        example = f"{period.year}-01" if agreement.billing.period == "month" else f"{period.year}-Q1"
+        raise refuse(f"the {period.year} agreement bills by {agreement.billing.period}: expected a period such as "
+                     f"{example}, found {period.code}", key="PERIOD", code="invoice.period-kind")
+    base = agreement or agreements.latest(before=period.year)
+    if base is None:
+        raise refuse(f"no agreement is stored for {period.year} or before; run `osuus agreement add FILE` first",
+                     code="invoice.no-agreement")
+    skipped = missing_before(period, queries.run_periods(session, period.year))
+    if skipped and not allow_gap:
+        raise refuse(f"{', '.join(p.code for p in skipped)} of {period.year} "
+                     f"{'is' if len(skipped) == 1 else 'are'} not invoiced yet: invoice "
+                     f"{'it' if len(skipped) == 1 else 'them'} first, or say that {period.code} is invoiced "
+                     "before them on purpose (--allow-gap)", key="PERIOD", code="invoice.gap")
+    bases = _advance_bases(session, agreements, period, agreement, base)
+    sums = queries.event_sums(session, period.end)
+    open_rows = _open_settlements(session, period.year)
+    minimum = base.billing.settlement_minimum if base.billing else None
+    drafts = draft_period(period, agreements.of_year, bases, sums,
+                          {code: [o for _, o in pairs] for code, pairs in open_rows.items()},
+                          host=base.host, billed_advances=queries.advances_billed(session, period),
+                          settlement_minimum=minimum.value if minimum is not None else None)
+    if drafts.problems:
+        raise ProblemsError(drafts.problems)
+    return RunPlan(period, issue_date, allow_gap, drafts.invoices, base.host,
+                   base.billing.payment_terms_days if base.billing else DEFAULT_TERMS,
+                   version.id if version else None, (version.year, version.revision) if version else None,
+                   sum(s.events for s in sums), queries.max_event_id(session), tuple(skipped),
+                   base.billing.without_agreement.advances if agreement is None and bases else None, open_rows)
+
+
+def issue_run(tx: Tx, plan: RunPlan) -> tuple[RunResult, dict]:
+    """Write the run of `plan`: the invoices numbered now, gaplessly; the settlements they carry
+    marked. Returns the run and the details of its audit record (the caller writes the record)."""
+    session = tx.session
+    period, issue_date = plan.period, plan.issue_date
+    # what this run bills: the events up to the period's end stored by now (imports take the same
+    # lock, so no event can be stored between the plan and this)
+    run = InvoiceRun(period=period, period_end=period.end, max_event_id=queries.max_event_id(session),
+                     agreement_version_id=plan.version_id, issue_date=issue_date, run_at=now(), run_by=tx.actor)
+    session.add(run)
+    session.flush()
+    invoices = []
+    for n, draft in enumerate(plan.invoices):
+        if n == len(plan.invoices) // 2:
+            fault_point("invoice.run.middle")
+        invoice = _write(tx, draft, host=plan.host, period=period, run_id=run.id, version_id=plan.version_id,
+                         issue_date=issue_date, terms=plan.terms)
+        invoices.append(invoice)
+        for row, _open in plan.open_rows.get(draft.municipality, ()):
+            if row.year in draft.settles:
+                row.carried_invoice_id = invoice.id
+    details = {"invoices": [i.number for i in invoices], "events": plan.events,
+               "total": str(sum((i.total for i in invoices), ZERO)), "issue_date": issue_date.isoformat()}
+    if plan.skipped:
+        details["allowed_gap"] = [p.code for p in plan.skipped]
+    if plan.advances_by is not None:
+        details["advances_by"] = plan.advances_by
+    session.flush()
+    return RunResult(period, True, run.run_at, tuple(views(session, invoices)), plan.events), details
+
+
+def run_content(plan: RunPlan) -> dict:
+    """The run as the approver reviews it, JSON-safe (money as decimal strings): what its hash covers."""
+    content = {"kind": "invoice_run", "period": plan.period.code, "issue_date": plan.issue_date.isoformat(),
+               "due_date": plan.due_date.isoformat(), "host": plan.host,
+               "agreement": list(plan.agreement) if plan.agreement else None, "events": plan.events,
+               "total": str(plan.total), "invoices": [_draft_data(d) for d in plan.invoices]}
+    if plan.skipped:
+        content["allowed_gap"] = [p.code for p in plan.skipped]
+    if plan.advances_by is not None:
+        content["advances_by"] = plan.advances_by
+    return plain_json(content)
+
+
+# --------------------------------------------------------------------------
+# a credit note: computed (a draft), then issued on approval
+# --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CreditPlan:
+    """The credit note that would cancel an invoice, computed from the ledger as it is."""
+
+    invoice_id: int
+    number: str  # of the invoice credited
+    reason: str
+    issue_date: dt.date
+    note: InvoiceDraft
+    municipality: str
+    host: str
+    period: Period
+    version_id: int | None
+    agreement_year: int | None
+    terms: int
+    carried: dict = field(default_factory=dict)  # closed year -> amount carried back to its settlement
+
+    @property
+    def due_date(self) -> dt.date:
+        return due_date(self.issue_date, self.terms)
+
+
+def reason_problems(reason: str) -> None:
+    """A credit note's reason is required and names no person (it is printed and sent)."""
     if not reason.strip():
         raise refuse("a credit note needs a reason (--reason)", key="reason", code="credit.no-reason")
     codes = personal_codes_in(reason)
     if codes:  # the reason is printed on the credit note and sent to the member
         raise refuse(f"the reason holds a personal identity code ({masked(codes[0])}); write it without one: credit "
                      "notes name no persons", key="reason", code="privacy.personal-code")
-    with ledger.write() as tx:
-        session = tx.session
-        queries.lock_billing(session)
-        invoice = queries.invoice_by_number(session, number)
-        if invoice is None:
-            raise refuse(f"no invoice numbered {number}", key="invoice", code="invoice.unknown")
-        if invoice.kind is not DocumentKind.INVOICE:
-            raise refuse(f"{number} is a credit note; only invoices are credited", key="invoice",
-                         code="credit.of-credit-note")
-        already = queries.credit_note_of(session, invoice.id)
-        if already is not None:
-            raise refuse(f"{number} is already credited by {already.number}", key="invoice", code="credit.twice")
-        lines = queries.lines_of(session, [invoice.id])[invoice.id]
-        draft = credit_notes.correction(invoice.municipality, invoice.number, lines)
-        agreements = Agreements(session)
-        from osuus.store.tables import AgreementVersion
 
-        version = session.get(AgreementVersion, invoice.agreement_version_id) if invoice.agreement_version_id else None
-        agreement = agreements.of_year(version.year) if version else None
-        terms = agreement.billing.payment_terms_days if agreement is not None and agreement.billing else DEFAULT_TERMS
-        note = _write(tx, draft, host=invoice.host, period=invoice.period, run_id=None,
-                      version_id=invoice.agreement_version_id, issue_date=issue_date, terms=terms,
-                      credited=invoice.id, reason=reason)
-        carried = credit_notes.carried_back(draft.lines, queries.closed_years(session))
-        for year, amount in carried.items():
-            year_end = queries.settlements_of(session, year, invoice.municipality, SettlementKind.YEAR_END)
-            actual = year_end[0].actual if year_end else ZERO
-            billed = (year_end[0].billed if year_end else ZERO) - amount
-            session.add(Settlement(year=year, municipality=invoice.municipality, kind=SettlementKind.CREDIT,
-                                   actual=actual, billed=billed, difference=amount, credit_note_id=note.id,
-                                   credited_invoice_id=invoice.id))
-        tx.audit("invoice.credit", number, {"credit_note": note.number, "total": str(note.total),
-                                            "carried_to_settlement": {str(y): str(v) for y, v in carried.items()}},
-                 reason=reason)
-        session.flush()
-        return views(session, [note])[0]
+
+def plan_credit(session: Session, number: str, reason: str, issue_date: dt.date) -> CreditPlan:
+    """Compute the credit note of invoice `number` without writing anything (the caller holds
+    the billing lock). Refused: no such invoice, a credit note, an invoice credited already."""
+    reason_problems(reason)
+    invoice = queries.invoice_by_number(session, number)
+    if invoice is None:
+        raise refuse(f"no invoice numbered {number}", key="invoice", code="invoice.unknown")
+    if invoice.kind is not DocumentKind.INVOICE:
+        raise refuse(f"{number} is a credit note; only invoices are credited", key="invoice",
+                     code="credit.of-credit-note")
+    already = queries.credit_note_of(session, invoice.id)
+    if already is not None:
+        raise refuse(f"{number} is already credited by {already.number}", key="invoice", code="credit.twice")
+    lines = queries.lines_of(session, [invoice.id])[invoice.id]
+    note = credit_notes.correction(invoice.municipality, invoice.number, lines)
+    from osuus.store.tables import AgreementVersion
+
+    version = session.get(AgreementVersion, invoice.agreement_version_id) if invoice.agreement_version_id else None
+    agreement = Agreements(session).of_year(version.year) if version else None
+    terms = agreement.billing.payment_terms_days if agreement is not None and agreement.billing else DEFAULT_TERMS
+    carried = credit_notes.carried_back(note.lines, queries.closed_years(session))
+    return CreditPlan(invoice.id, invoice.number, reason, issue_date, note, invoice.municipality, invoice.host,
+                      invoice.period, invoice.agreement_version_id, version.year if version else None, terms, carried)
+
+
+def issue_credit(tx: Tx, plan: CreditPlan) -> tuple[InvoiceView, dict]:
+    """Write the credit note of `plan`, numbered now, and the settlements it carries back to
+    closed years. Returns the note and the details of its audit record."""
+    session = tx.session
+    note = _write(tx, plan.note, host=plan.host, period=plan.period, run_id=None, version_id=plan.version_id,
+                  issue_date=plan.issue_date, terms=plan.terms, credited=plan.invoice_id, reason=plan.reason)
+    for year, amount in plan.carried.items():
+        year_end = queries.settlements_of(session, year, plan.municipality, SettlementKind.YEAR_END)
+        actual = year_end[0].actual if year_end else ZERO
+        billed = (year_end[0].billed if year_end else ZERO) - amount
+        session.add(Settlement(year=year, municipality=plan.municipality, kind=SettlementKind.CREDIT,
+                               actual=actual, billed=billed, difference=amount, credit_note_id=note.id,
+                               credited_invoice_id=plan.invoice_id))
+    details = {"credit_note": note.number, "total": str(note.total),
+               "carried_to_settlement": {str(y): str(v) for y, v in plan.carried.items()}}
+    session.flush()
+    return views(session, [note])[0], details
+
+
+def credit_content(plan: CreditPlan) -> dict:
+    """The credit note as the approver reviews it, JSON-safe: what its hash covers."""
+    return plain_json({"kind": "credit_note", "invoice": plan.number, "reason": plan.reason,
+                       "issue_date": plan.issue_date.isoformat(), "due_date": plan.due_date.isoformat(),
+                       "host": plan.host, "period": plan.period.code, "agreement_year": plan.agreement_year,
+                       "total": str(plan.note.total),
+                       "carried_to_settlement": {str(y): str(v) for y, v in sorted(plan.carried.items())},
+                       "invoices": [_draft_data(plan.note)]})
+
+
+# --------------------------------------------------------------------------
+# drafts as data (a draft's content) and back
+# --------------------------------------------------------------------------
+
+def plain_json(value):
+    """`value` as JSON holds it: decimals and dates as strings, tuples as lists."""
+    return json.loads(canonical_json(value))
+
+
+def content_hash(content: dict) -> str:
+    return hashlib.sha256(canonical_json(content).encode("utf-8")).hexdigest()
+
+
+def _draft_data(draft: InvoiceDraft) -> dict:
+    return {"municipality": draft.municipality, "kind": draft.kind.value, "total": str(draft.total),
+            "settles": list(draft.settles),
+            "lines": [_line_data(line, position) for position, line in enumerate(draft.lines, start=1)]}
+
+
+def _line_data(line: Line, position: int) -> dict:
+    data = {"position": position, "kind": line.kind.value, "component": line.component, "period": line.period.code,
+            "quantity": str(line.quantity), "unit": line.unit, "unit_price": str(line.unit_price),
+            "amount": str(line.amount), "reference": line.reference, "details": dict(line.details),
+            "explanation": line.explanation.to_data() if line.explanation is not None else None}
+    if line.issued_text is not None:
+        data["issued_text"] = line.issued_text
+    return data
+
+
+def line_of_data(data: dict) -> Line:
+    return Line(LineKind(data["kind"]), data["component"], Period.parse(data["period"]), Decimal(data["quantity"]),
+                data["unit"], Decimal(data["unit_price"]), Decimal(data["amount"]), data.get("reference", ""),
+                data.get("details") or {},
+                Figure.from_data(data["explanation"]) if data.get("explanation") else None,
+                data["position"], data.get("issued_text"))
+
+
+def unnumbered_views(content: dict) -> tuple[InvoiceView, ...]:
+    """A draft's documents as InvoiceViews without number or payment reference (not issued)."""
+    issue = dt.date.fromisoformat(content["issue_date"])
+    due = dt.date.fromisoformat(content["due_date"])
+    period = Period.parse(content["period"])
+    agreement = content.get("agreement")
+    year = agreement[0] if agreement else content.get("agreement_year")
+    credited = content.get("invoice", "") if content.get("kind") == "credit_note" else ""
+    return tuple(InvoiceView("", DocumentKind(d["kind"]), d["municipality"], period, issue, due, "",
+                             Decimal(d["total"]), tuple(line_of_data(x) for x in d["lines"]), year, credited,
+                             None, "", content.get("reason", "") if credited else "")
+                 for d in content["invoices"])
 
 
 def list_invoices(ledger: Ledger, *, year: int | None = None, municipality: str | None = None,
@@ -303,5 +459,6 @@ def names_by_year(ledger: Ledger) -> dict[int, dict[str, str]]:
         return {y: {m.code: m.name for m in agreements.of_year(y).municipalities} for y in agreements.years()}
 
 
-__all__ = ["RunResult", "credit_invoice", "list_invoices", "municipality_code", "names_by_year", "run_period",
-           "views", "Problem"]
+__all__ = ["AlreadyInvoiced", "CreditPlan", "RunPlan", "RunResult", "content_hash", "credit_content", "issue_credit",
+           "issue_run", "line_of_data", "list_invoices", "municipality_code", "names_by_year", "plan_credit",
+           "plan_run", "reason_problems", "run_content", "unnumbered_views", "views", "Problem"]

@@ -93,6 +93,8 @@ class Tx:
     tracker: audit.ContentTracker | None = None
     records: list = field(default_factory=list)
     said: tuple | None = None
+    reason: str = ""  # the reason the caller gave (an API request's), where the use case has none
+    context: dict | None = None  # where the write came from (an API request: its id, route, principal)
 
     def audit(self, action: str, subject: str, details: dict | None = None, reason: str = "") -> None:
         if self.said is not None:
@@ -110,6 +112,9 @@ class Tx:
                                    f"{sorted(content['tables'])}")
             return
         action, subject, details, reason = self.said
+        reason = reason or self.reason
+        if self.context:
+            details = {**(details or {}), "via": self.context}
         self.records.append(audit.append(self.session, actor=self.actor, action=action, subject=subject,
                                          reason=reason, details=details,
                                          content=content if content is not None else audit.empty_content()))
@@ -152,6 +157,8 @@ class Ledger:
         area_filters.install(self._sessions)
         self.area_id: int | None = None
         self.area_code: str | None = None
+        self.reason, self.context = "", None
+        self._known_areas: dict[str, tuple[int, str]] = {}
         self._owner = True
         if migrated:
             try:
@@ -165,15 +172,20 @@ class Ledger:
                 self.engine.dispose()
                 raise
 
-    def acting(self, actor: str, area: str | None = None) -> "Ledger":
+    def acting(self, actor: str, area: str | None = None, *, reason: str = "",
+               context: dict | None = None) -> "Ledger":
         """This database seen by `actor` in `area` (default: this ledger's): it shares the
-        engine, and closing it closes nothing."""
+        engine, and closing it closes nothing. `reason` and `context` (where the request came
+        from) go into the audit record of each write made through it."""
         view = object.__new__(Ledger)
         view.__dict__.update(self.__dict__)
-        view.actor, view._owner = actor, False
+        view.actor, view._owner, view.reason, view.context = actor, False, reason, context
         if area is not None and area != self.area_code:
-            with self._sessions() as session, session.begin():
-                view.area_id, view.area_code = _choose_area(session, area)
+            known = self._known_areas.get(area)
+            if known is None:  # areas are only ever added: a code once found stays
+                with self._sessions() as session, session.begin():
+                    known = self._known_areas[area] = _choose_area(session, area)
+            view.area_id, view.area_code = known
         return view
 
     def _begin(self, session: Session) -> None:
@@ -187,7 +199,7 @@ class Ledger:
             self._begin(session)
             tracker = audit.ContentTracker(session)
             try:
-                tx = Tx(session, self.actor, tracker)
+                tx = Tx(session, self.actor, tracker, reason=self.reason, context=self.context)
                 yield tx
                 tx.finish()
             finally:

@@ -616,6 +616,9 @@ class ContentTracker:
         stmt = select(r.key)
         if state.statement.whereclause is not None:
             stmt = stmt.where(state.statement.whereclause)
+        area = _in_area(r.table, self.session)
+        if area is not None:
+            stmt = stmt.where(area)
         parameters = state.parameters if isinstance(state.parameters, dict) else {}
         keys = list(self.session.connection().execute(stmt, parameters).scalars())
         self._note(name, keys, state.is_delete)

@@ -453,7 +453,8 @@ class Draft(AreaScoped, Base):
     them (numbered then); a rejected draft is removed, its audit record stays."""
 
     __tablename__ = "drafts"
-    __table_args__ = (_one_of("kind", DRAFT_KINDS), _one_of("status", DRAFT_STATES))
+    # removed drafts' ids are never given again (SQLite would reuse the highest)
+    __table_args__ = (_one_of("kind", DRAFT_KINDS), _one_of("status", DRAFT_STATES), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))
@@ -476,7 +477,7 @@ class IdempotencyKey(AreaScoped, Base):
     answer and creates nothing. `status` None: the first request is still running."""
 
     __tablename__ = "idempotency_keys"
-    __table_args__ = (UniqueConstraint("area_id", "principal", "key"),)
+    __table_args__ = (UniqueConstraint("area_id", "principal", "key"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200))

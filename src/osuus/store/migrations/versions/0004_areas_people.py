@@ -189,6 +189,7 @@ def _people_and_drafts() -> None:
         area_fk("drafts"),
         sa.CheckConstraint("kind IN ('invoice_run', 'credit_note')", name="ck_drafts_kind_kind"),
         sa.CheckConstraint("status IN ('draft', 'approved')", name="ck_drafts_status_kind"),
+        sqlite_autoincrement=True,  # a removed draft's id is never given again
     )
     op.create_table(
         "idempotency_keys",
@@ -206,6 +207,7 @@ def _people_and_drafts() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_idempotency_keys"),
         sa.UniqueConstraint("area_id", "principal", "key", name="uq_idempotency_keys_area_id_principal_key"),
         area_fk("idempotency_keys"),
+        sqlite_autoincrement=True,
     )
     for table in ("role_grants", "api_keys", "drafts", "idempotency_keys"):
         op.create_index(f"ix_{table}_area_id", table, ["area_id"])
