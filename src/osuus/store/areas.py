@@ -62,6 +62,15 @@ def _filter(state) -> None:
     area_id = session.info.get("area_id")
     if area_id is None or not session.info.get("area_filter", True):
         return
+    if state.is_insert:  # an ORM bulk insert (no flush, so `_fill` does not see its rows)
+        mapper = state.bind_mapper
+        if mapper is not None and issubclass(mapper.class_, AreaScoped):
+            rows = state.parameters if isinstance(state.parameters, list) else [state.parameters or {}]
+            for row in rows:
+                if row.get("area_id", area_id) != area_id:
+                    raise AreaMismatch(f"a row of area {row['area_id']} written in a transaction of area {area_id}")
+                row["area_id"] = area_id
+        return
     if state.is_select or state.is_update or state.is_delete:
         state.statement = state.statement.options(with_loader_criteria(
             AreaScoped, lambda cls: cls.area_id == area_id, include_aliases=True, track_closure_variables=True))

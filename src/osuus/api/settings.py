@@ -1,0 +1,69 @@
+"""The server's settings: one frozen object, read once from the environment.
+
+| variable | meaning | default |
+|---|---|---|
+| `OSUUS_DATABASE_URL` | the ledger: a SQLite file or a PostgreSQL URL | the SQLite file of the command line |
+| `OSUUS_AREA` | the area `POST /api/v1/login` signs in to when the request names none | the only area |
+| `OSUUS_HOST`, `OSUUS_PORT` | where `osuus serve` listens | `127.0.0.1`, `8000` |
+| `OSUUS_LOG_FORMAT` | `json` (one object a line) or `text` | `json` |
+| `OSUUS_SELF_APPROVAL` | `1`: a one-person test installation may approve its own drafts (recorded as such) | off |
+
+`osuus serve --host --port --db --area` override the environment (`Settings.replace`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from typing import Mapping
+
+from osuus.problems import Problem, ProblemsError
+
+LOG_FORMATS = ("json", "text")
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("", "0", "false", "no", "off")
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None = None  # None: the command line's default file (osuus.store.db.resolve_url)
+    area: str | None = None
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    log_format: str = "json"
+    self_approval: bool = False
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        """The settings of the environment; a bad value is refused with every problem at once."""
+        env = os.environ if env is None else env
+        problems: list[Problem] = []
+        port = DEFAULT_PORT
+        text = env.get("OSUUS_PORT", "").strip()
+        if text:
+            if text.isascii() and text.isdigit() and 0 < int(text) < 65536:
+                port = int(text)
+            else:
+                problems.append(Problem(f"expected a port number from 1 to 65535, found {text!r}", key="OSUUS_PORT",
+                                        code="settings.port"))
+        log_format = env.get("OSUUS_LOG_FORMAT", "json").strip().lower() or "json"
+        if log_format not in LOG_FORMATS:
+            problems.append(Problem(f"expected one of {', '.join(LOG_FORMATS)}, found {log_format!r}",
+                                    key="OSUUS_LOG_FORMAT", code="settings.log-format"))
+        approval = env.get("OSUUS_SELF_APPROVAL", "").strip().lower()
+        if approval not in _TRUE + _FALSE:
+            problems.append(Problem(f"expected 1 or 0, found {approval!r}", key="OSUUS_SELF_APPROVAL",
+                                    code="settings.self-approval"))
+        if problems:
+            raise ProblemsError(problems)
+        return cls(database_url=env.get("OSUUS_DATABASE_URL", "").strip() or None,
+                   area=env.get("OSUUS_AREA", "").strip() or None,
+                   host=env.get("OSUUS_HOST", "").strip() or DEFAULT_HOST, port=port, log_format=log_format,
+                   self_approval=approval in _TRUE)
+
+    def replace(self, **changes) -> "Settings":
+        """These settings with the values given (None leaves a value as it is)."""
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})

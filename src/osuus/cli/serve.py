@@ -1,0 +1,38 @@
+"""`osuus serve`: the REST API (and later the web app), run by uvicorn.
+
+FastAPI and uvicorn are imported only when the command runs, so that `osuus --help`
+and every other command start as quickly as before.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from osuus.cli.edge import DB_OPTION, State, app, fail, t
+
+
+@app.command(help=t("cli.help.serve"))
+def serve(host: Optional[str] = typer.Option(None, "--host", help=t("cli.option.host")),
+          port: Optional[int] = typer.Option(None, "--port", min=1, max=65535, help=t("cli.option.port")),
+          db: Optional[str] = DB_OPTION,
+          area: Optional[str] = typer.Option(None, "--area", help=t("cli.option.serve_area"))) -> None:
+    import uvicorn
+
+    from osuus.api import logs
+    from osuus.api.app import create_app
+    from osuus.api.settings import Settings
+    from osuus.problems import ProblemsError
+    from osuus.store.db import display_name, resolve_url
+
+    try:
+        settings = Settings.from_env().replace(host=host, port=port, database_url=db, area=area or State.area)
+    except ProblemsError as exc:
+        fail(exc.problems, "command")
+    logs.configure(settings.log_format)
+    logs.log.info(t("cli.serve.listening", host=settings.host, port=settings.port,
+                    database=display_name(resolve_url(settings.database_url))),
+                  extra={"fields": {"event": "serve.start", "host": settings.host, "port": settings.port}})
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, access_log=False,
+                proxy_headers=False, server_header=False)
