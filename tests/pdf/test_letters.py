@@ -443,3 +443,14 @@ def test_the_drawn_barcode_reads_back_as_its_modules(tmp_path):
     inner = found[1:-1]  # drop the white margins (quiet zones included)
     read = "".join(bit * round(length / 3) for bit, length in inner)
     assert read == modules
+
+
+def test_pdfs_rendered_in_several_threads_at_once_are_the_same_bytes():
+    """The server renders PDFs in its worker threads: a typst compiler shared between threads
+    failed ("Already borrowed"); each thread has its own, and the bytes do not depend on which."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    expected = invoice_pdf(make_invoice(), "fi")
+    with ThreadPoolExecutor(8) as pool:
+        rendered = list(pool.map(lambda _: invoice_pdf(make_invoice(), "fi"), range(32)))
+    assert all(pdf == expected for pdf in rendered)

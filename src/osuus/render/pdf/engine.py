@@ -4,15 +4,17 @@ A template is a `.typ` file in `templates/`; its data arrives as one JSON string
 in `sys.inputs.data` (read in the template with `json(bytes(sys.inputs.data))`).
 Numbers are formatted in Python before they reach the template (Finnish
 "1 234,56"), so the template never rounds or formats money itself.
-The typst compiler is made once per process and per template and then reused.
+The typst compiler is made once per thread and per template and then reused: a
+compiler is not safe to share between threads (the server renders PDFs in its
+worker threads; two at once on one compiler fail with "Already borrowed").
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from decimal import Decimal
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +27,25 @@ class RenderError(RuntimeError):
     """A template failed to compile: a bug in osuus, never the user's input."""
 
 
-@lru_cache(maxsize=None)
+_PER_THREAD = threading.local()
+
+
 def _compiler(template: str):
     import typst
 
-    path = TEMPLATES / template
-    if not path.is_file():
-        raise RenderError(f"no PDF template {template}")
-    return typst.Compiler(str(path), root=str(TEMPLATES), font_paths=typst.Fonts(include_system_fonts=False))
+    compilers = getattr(_PER_THREAD, "compilers", None)
+    if compilers is None:
+        compilers = _PER_THREAD.compilers = {}
+    found = compilers.get(template)
+    if found is None:
+        path = TEMPLATES / template
+        if not path.is_file():
+            raise RenderError(f"no PDF template {template}")
+        fonts = getattr(_PER_THREAD, "fonts", None)
+        if fonts is None:
+            fonts = _PER_THREAD.fonts = typst.Fonts(include_system_fonts=False)
+        found = compilers[template] = typst.Compiler(str(path), root=str(TEMPLATES), font_paths=fonts)
+    return found
 
 
 def _plain(value: Any) -> Any:
