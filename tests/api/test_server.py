@@ -188,12 +188,15 @@ def test_one_json_line_per_request_and_refusals_at_warning(served, capsys):
 
 def test_settings_from_the_environment():
     settings = Settings.from_env({"OSUUS_DATABASE_URL": "x.db", "OSUUS_AREA": "pirkanmaa", "OSUUS_HOST": "0.0.0.0",
-                                  "OSUUS_PORT": "8080", "OSUUS_LOG_FORMAT": "text", "OSUUS_SELF_APPROVAL": "1"})
-    assert settings == Settings("x.db", "pirkanmaa", "0.0.0.0", 8080, "text", True)
+                                  "OSUUS_PORT": "8080", "OSUUS_LOG_FORMAT": "text", "OSUUS_SELF_APPROVAL": "1",
+                                  "OSUUS_WORKERS": "2"})
+    assert settings == Settings("x.db", "pirkanmaa", "0.0.0.0", 8080, "text", True, 2)
     assert Settings.from_env({}) == Settings()
     with pytest.raises(ProblemsError) as refused:
-        Settings.from_env({"OSUUS_PORT": "80000", "OSUUS_LOG_FORMAT": "xml", "OSUUS_SELF_APPROVAL": "ehkä"})
-    assert [p.key for p in refused.value.problems] == ["OSUUS_PORT", "OSUUS_LOG_FORMAT", "OSUUS_SELF_APPROVAL"]
+        Settings.from_env({"OSUUS_PORT": "80000", "OSUUS_LOG_FORMAT": "xml", "OSUUS_SELF_APPROVAL": "ehkä",
+                           "OSUUS_WORKERS": "0"})
+    assert [p.key for p in refused.value.problems] == ["OSUUS_PORT", "OSUUS_WORKERS", "OSUUS_LOG_FORMAT",
+                                                       "OSUUS_SELF_APPROVAL"]
 
 
 def test_serve_is_listed_and_starts_nothing_heavy(run_cli):

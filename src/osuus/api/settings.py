@@ -23,6 +23,7 @@ from osuus.problems import Problem, ProblemsError
 LOG_FORMATS = ("json", "text")
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
+MAX_WORKERS = 64
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("", "0", "false", "no", "off")
 
@@ -35,6 +36,7 @@ class Settings:
     port: int = DEFAULT_PORT
     log_format: str = "json"
     self_approval: bool = False
+    workers: int = 1  # server processes (uvicorn's workers); each has its own engines
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -49,6 +51,14 @@ class Settings:
             else:
                 problems.append(Problem(f"expected a port number from 1 to 65535, found {text!r}", key="OSUUS_PORT",
                                         code="settings.port"))
+        workers = 1
+        text = env.get("OSUUS_WORKERS", "").strip()
+        if text:
+            if text.isascii() and text.isdigit() and 0 < int(text) <= MAX_WORKERS:
+                workers = int(text)
+            else:
+                problems.append(Problem(f"expected a number of server processes from 1 to {MAX_WORKERS}, found "
+                                        f"{text!r}", key="OSUUS_WORKERS", code="settings.workers"))
         log_format = env.get("OSUUS_LOG_FORMAT", "json").strip().lower() or "json"
         if log_format not in LOG_FORMATS:
             problems.append(Problem(f"expected one of {', '.join(LOG_FORMATS)}, found {log_format!r}",
@@ -62,7 +72,7 @@ class Settings:
         return cls(database_url=env.get("OSUUS_DATABASE_URL", "").strip() or None,
                    area=env.get("OSUUS_AREA", "").strip() or None,
                    host=env.get("OSUUS_HOST", "").strip() or DEFAULT_HOST, port=port, log_format=log_format,
-                   self_approval=approval in _TRUE)
+                   self_approval=approval in _TRUE, workers=workers)
 
     def replace(self, **changes) -> "Settings":
         """These settings with the values given (None leaves a value as it is)."""

@@ -6,6 +6,7 @@ and every other command start as quickly as before.
 
 from __future__ import annotations
 
+import os
 from typing import Optional
 
 import typer
@@ -17,7 +18,8 @@ from osuus.cli.edge import DB_OPTION, State, app, fail, t
 def serve(host: Optional[str] = typer.Option(None, "--host", help=t("cli.option.host")),
           port: Optional[int] = typer.Option(None, "--port", min=1, max=65535, help=t("cli.option.port")),
           db: Optional[str] = DB_OPTION,
-          area: Optional[str] = typer.Option(None, "--area", help=t("cli.option.serve_area"))) -> None:
+          area: Optional[str] = typer.Option(None, "--area", help=t("cli.option.serve_area")),
+          workers: Optional[int] = typer.Option(None, "--workers", min=1, max=64, help=t("cli.option.workers"))) -> None:
     import uvicorn
 
     from osuus.api import logs
@@ -27,12 +29,22 @@ def serve(host: Optional[str] = typer.Option(None, "--host", help=t("cli.option.
     from osuus.store.db import display_name, resolve_url
 
     try:
-        settings = Settings.from_env().replace(host=host, port=port, database_url=db, area=area or State.area)
+        settings = Settings.from_env().replace(host=host, port=port, database_url=db, area=area or State.area,
+                                               workers=workers)
     except ProblemsError as exc:
         fail(exc.problems, "command")
     logs.configure(settings.log_format)
     logs.log.info(t("cli.serve.listening", host=settings.host, port=settings.port,
                     database=display_name(resolve_url(settings.database_url))),
                   extra={"fields": {"event": "serve.start", "host": settings.host, "port": settings.port}})
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, access_log=False,
-                proxy_headers=False, server_header=False)
+    options = dict(host=settings.host, port=settings.port, log_config=None, access_log=False, proxy_headers=False,
+                   server_header=False)
+    if settings.workers == 1:
+        uvicorn.run(create_app(settings), **options)
+        return
+    # several processes: each makes the app from the environment, which says what the options said
+    os.environ.update({"OSUUS_DATABASE_URL": resolve_url(settings.database_url), "OSUUS_LOG_FORMAT": settings.log_format,
+                       "OSUUS_SELF_APPROVAL": "1" if settings.self_approval else "0"})
+    if settings.area:
+        os.environ["OSUUS_AREA"] = settings.area
+    uvicorn.run("osuus.api.app:create_app", factory=True, workers=settings.workers, **options)
