@@ -42,9 +42,10 @@ def client_for(app):
     return TestClient(app, raise_server_exceptions=False)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def cheap_passwords():
-    """argon2 with cheap parameters for the tests' many sign-ins."""
+    """argon2 with cheap parameters for the tests' many sign-ins (per module: the tests of the
+    hasher itself, in other modules, see the real parameters)."""
     from argon2 import PasswordHasher
 
     from osuus.services import accounts

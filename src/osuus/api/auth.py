@@ -129,23 +129,9 @@ def _area_not_found(area: str, reason: str) -> ApiProblem:
 def _signed_in(ledger, token: str) -> bool:
     """Whether `token` is a live session of a user who may sign in (whatever their areas): such a
     user asking for an area they have no role in gets 404, as for an area that is not there."""
-    import datetime as dt
+    from osuus.services.accounts import session_user
 
-    from sqlalchemy import select
-
-    from osuus.services.accounts import token_hash
-    from osuus.store.tables import User, UserSession
-
-    if len(token) > 200:
-        return False
-    with ledger.read() as session:
-        row = session.execute(select(UserSession.expires_at, UserSession.revoked_at, User.disabled_at)
-                              .join(User, User.id == UserSession.user_id)
-                              .where(UserSession.token_hash == token_hash(token))).first()
-    if row is None or row.revoked_at is not None or row.disabled_at is not None:
-        return False
-    expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=dt.timezone.utc)
-    return expires > dt.datetime.now(dt.timezone.utc)
+    return session_user(ledger, token) is not None
 
 
 def _principal(request: Request, area: str, token: str) -> Principal:

@@ -155,7 +155,7 @@ def invoices_list(year: Optional[int] = typer.Option(None, "--year", help=t("cli
 
     with ledger(db) as opened:
         code = municipality_code(opened, municipality, year) if municipality else None
-        found = list_invoices(opened, year=year, municipality=code)
+        found = list_invoices(opened, year=year, municipality=code, explanations=False)
         agreements = {y: _agreement(opened, y) for y in {i.agreement_year for i in found}}
         name_of = _name_of(opened)
     if format is Fmt.json:

@@ -49,7 +49,7 @@ from osuus.store.tables import ApiKey, LoginAttempt, RoleGrant, User, UserSessio
 __all__ = [
     "ApiKeyView", "LoginRefused", "LoginResult", "RoleView", "UserView",
     "add_user", "set_password", "grant_role", "revoke_role", "disable_user", "list_users",
-    "login", "logout", "principal_for_token",
+    "login", "logout", "principal_for_token", "session_user",
     "create_api_key", "revoke_api_key", "list_api_keys", "principal_for_api_key",
 ]
 
@@ -584,22 +584,39 @@ def logout(ledger: Ledger, token: str) -> bool:
                                        .values(revoked_at=now())).rowcount)
 
 
-def principal_for_token(ledger: Ledger, token: str) -> Principal | None:
-    """The signed-in user of a bearer token, acting in the ledger's area; None when the token
-    is unknown, expired or ended, the user disabled, or without a role in the area.
-
-    The session is found by the token's SHA-256: the time an index lookup takes can tell
-    nothing of a token from its hash."""
+def _session_user(session: Session, token: str) -> User | None:
+    """The user of a live session: None when the token is unknown, expired or ended, or the
+    user disabled. The session is found by the token's SHA-256: the time an index lookup
+    takes can tell nothing of a token from its hash."""
     if not token or len(token) > 200:
         return None
-    at = now()
+    row = session.execute(select(UserSession, User).join(User, User.id == UserSession.user_id)
+                          .where(UserSession.token_hash == token_hash(token))).first()
+    if row is None:
+        return None
+    found, user = row
+    if found.revoked_at is not None or _aware(found.expires_at) <= now() or user.disabled_at is not None:
+        return None
+    return user
+
+
+def session_user(ledger: Ledger, token: str) -> UserView | None:
+    """The user signed in with the bearer token `token`, whatever their roles (those in the
+    ledger's area shown, none for a ledger of no area); None when the token is unknown,
+    expired or ended, or the user disabled."""
     with ledger.read() as session:
-        row = session.execute(select(UserSession, User).join(User, User.id == UserSession.user_id)
-                              .where(UserSession.token_hash == token_hash(token))).first()
-        if row is None:
+        user = _session_user(session, token)
+        if user is None:
             return None
-        found, user = row
-        if found.revoked_at is not None or _aware(found.expires_at) <= at or user.disabled_at is not None:
+        return _user_view(user, _grants(session, ledger.area_id, [user.id]) if ledger.area_id is not None else [])
+
+
+def principal_for_token(ledger: Ledger, token: str) -> Principal | None:
+    """The signed-in user of a bearer token, acting in the ledger's area; None when the token
+    is unknown, expired or ended, the user disabled, or without a role in the area."""
+    with ledger.read() as session:
+        user = _session_user(session, token)
+        if user is None:
             return None
         grants = _grants(session, ledger.area_id, [user.id])
         if not grants:

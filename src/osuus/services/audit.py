@@ -102,11 +102,26 @@ def head(session: Session) -> Checkpoint:
     return Checkpoint(last.id, last.hash, at.astimezone(dt.timezone.utc), count)
 
 
+@dataclass(frozen=True)
+class AuditPage:
+    """A page of the log's records, newest first, and how many records the log holds."""
+
+    entries: tuple[AuditEntry, ...]
+    total: int
+
+
+def audit_entries(ledger: Ledger, *, offset: int = 0, limit: int = 50) -> AuditPage:
+    """The records of the ledger's area, newest first: `limit` of them after the `offset` newest."""
+    with ledger.read() as session:
+        total = session.scalar(select(func.count()).select_from(AuditRecord)) or 0
+        rows = session.scalars(select(AuditRecord).order_by(AuditRecord.id.desc()).offset(offset).limit(limit))
+        return AuditPage(tuple(AuditEntry(r.id, r.at, r.actor, r.action, r.subject, r.reason, r.hash) for r in rows),
+                         total)
+
+
 def newest(ledger: Ledger, limit: int = 50) -> list[AuditEntry]:
     """The newest records, oldest first."""
-    with ledger.read() as session:
-        rows = session.scalars(select(AuditRecord).order_by(AuditRecord.id.desc()).limit(limit))
-        return [AuditEntry(r.id, r.at, r.actor, r.action, r.subject, r.reason, r.hash) for r in reversed(list(rows))]
+    return list(reversed(audit_entries(ledger, limit=limit).entries))
 
 
 # --------------------------------------------------------------------------
@@ -224,5 +239,5 @@ def _named(session: Session, findings: list[Finding]) -> list[Finding]:
     return out
 
 
-__all__ = ["AuditEntry", "Checkpoint", "Finding", "Verification", "checkpoint", "head", "newest",
-           "read_checkpoint", "verify"]
+__all__ = ["AuditEntry", "AuditPage", "Checkpoint", "Finding", "Verification", "audit_entries", "checkpoint", "head",
+           "newest", "read_checkpoint", "verify"]

@@ -11,6 +11,8 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+from sqlalchemy.orm import Session
+
 from osuus.billing.kinds import SettlementKind
 from osuus.billing.settlement import ConfirmedPrice, MemberSettlement, YearSettlement, settle_year
 from osuus.calendar import Period, PeriodKind
@@ -38,14 +40,34 @@ class CloseResult:
     prices: tuple[ConfirmedPrice, ...] = ()
 
 
+def _as_closed(session: Session, year: int) -> CloseResult | None:
+    """A closed year as it was closed (its confirmed prices and year-end settlements); None when
+    it is not closed."""
+    closing = queries.closing(session, year)
+    if closing is None:
+        return None
+    rows = queries.settlements_of(session, year, kind=SettlementKind.YEAR_END)
+    return CloseResult(year, False, tuple(SettlementRow(s.municipality, s.actual, s.billed, s.difference)
+                                          for s in rows), tuple(_prices(closing)))
+
+
+def show_closing(ledger: Ledger, year: int) -> CloseResult:
+    """A closed year as it was closed (`created` False); refused when the year is not closed."""
+    with ledger.read() as session:
+        result = _as_closed(session, year)
+    if result is None:
+        raise refuse(f"{year} is not closed", key="year", code="settlement.not-closed")
+    return result
+
+
 def close_year(ledger: Ledger, year: int) -> CloseResult:
+    """Close `year` once; a year closed already is answered as it was closed (`created` False)."""
     with ledger.write() as tx:
         session = tx.session
         queries.lock_billing(session)
-        if queries.closing(session, year) is not None:
-            rows = queries.settlements_of(session, year, kind=SettlementKind.YEAR_END)
-            return CloseResult(year, False, tuple(SettlementRow(s.municipality, s.actual, s.billed, s.difference)
-                                                  for s in rows), tuple(_prices(queries.closing(session, year))))
+        closed = _as_closed(session, year)
+        if closed is not None:
+            return closed
         agreements = Agreements(session)
         version = agreements.version(year)
         if version is None:
@@ -123,4 +145,4 @@ def actual_parts(closing: YearClosing | None, code: str) -> dict[str, Decimal]:
 
 
 __all__ = ["CloseResult", "MemberSettlement", "SettlementRow", "actual_parts", "close_year", "confirmed_factors",
-           "dt"]
+           "dt", "show_closing"]

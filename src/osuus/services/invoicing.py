@@ -64,28 +64,23 @@ class RunResult:
     checkpoint: Checkpoint | None = None  # the audit log's head after the run, to keep elsewhere
 
 
-def views(session: Session, invoices: Iterable[Invoice]) -> list[InvoiceView]:
-    """The issued documents as values: lines as structure, numbers instead of ids."""
+def views(session: Session, invoices: Iterable[Invoice], *, explanations: bool = True) -> list[InvoiceView]:
+    """The issued documents as values: lines as structure, numbers instead of ids. A fixed
+    number of queries however many documents. `explanations` False: the lines without their
+    explanations (for what shows none, such as a list: reading the figure trees is most of
+    the work of a page)."""
     invoices = list(invoices)
-    lines = queries.lines_of(session, [i.id for i in invoices])
-    numbers = queries.invoice_numbers(session, [i.credited_invoice_id for i in invoices])
+    lines = queries.lines_of(session, [i.id for i in invoices], explanations=explanations)
+    credited = queries.invoice_heads(session, [i.credited_invoice_id for i in invoices])
     credited_by = queries.credit_note_numbers(session, [i.id for i in invoices if i.kind is DocumentKind.INVOICE])
-    credited_dates = {i.credited_invoice_id: session.get(Invoice, i.credited_invoice_id).issue_date
-                      for i in invoices if i.credited_invoice_id}
-    versions: dict[int, int] = {}
+    years = queries.version_years(session, [i.agreement_version_id for i in invoices])
     out = []
     for i in invoices:
-        year = None
-        if i.agreement_version_id is not None:
-            if i.agreement_version_id not in versions:
-                from osuus.store.tables import AgreementVersion
-
-                versions[i.agreement_version_id] = session.get(AgreementVersion, i.agreement_version_id).year
-            year = versions[i.agreement_version_id]
+        credited_number, credited_date = credited.get(i.credited_invoice_id, ("", None))
         out.append(InvoiceView(
             i.number, i.kind, i.municipality, i.period, i.issue_date, i.due_date, i.reference, i.total,
-            tuple(lines.get(i.id, ())), year, numbers.get(i.credited_invoice_id, ""),
-            credited_dates.get(i.credited_invoice_id), credited_by.get(i.id, ""), i.reason or ""))
+            tuple(lines.get(i.id, ())), years.get(i.agreement_version_id), credited_number, credited_date,
+            credited_by.get(i.id, ""), i.reason or ""))
     return out
 
 
@@ -438,12 +433,33 @@ def unnumbered_views(content: dict) -> tuple[InvoiceView, ...]:
                  for d in content["invoices"])
 
 
+@dataclass(frozen=True)
+class InvoicePage:
+    """A page of a list of invoices and credit notes, and how many the whole list holds."""
+
+    invoices: tuple[InvoiceView, ...]
+    total: int
+
+
+def invoice_page(ledger: Ledger, *, year: int | None = None, municipality: str | None = None,
+                 period: Period | None = None, kind: DocumentKind | None = None, number: str | None = None,
+                 offset: int = 0, limit: int | None = 50, explanations: bool = False) -> InvoicePage:
+    """The invoices and credit notes that match (`year`: of the invoice date; `municipality`: a
+    code), in number order: `limit` of them (None: all) after the first `offset`, and how many
+    match in all. Only the page's documents are read whole; their lines come without
+    explanations unless asked for (`explanations`), as a list shows none."""
+    with ledger.read() as session:
+        rows, total = queries.invoices_page(session, offset=offset, limit=limit, year=year, municipality=municipality,
+                                            period=period, kind=kind, number=number)
+        return InvoicePage(tuple(views(session, rows, explanations=explanations)), total)
+
+
 def list_invoices(ledger: Ledger, *, year: int | None = None, municipality: str | None = None,
                   period: Period | None = None, number: str | None = None,
-                  kind: DocumentKind | None = None) -> list[InvoiceView]:
-    with ledger.read() as session:
-        return views(session, queries.invoices_where(session, year=year, municipality=municipality, period=period,
-                                                     number=number, kind=kind))
+                  kind: DocumentKind | None = None, explanations: bool = True) -> list[InvoiceView]:
+    """Every invoice and credit note that matches, in number order (`invoice_page` without pages)."""
+    return list(invoice_page(ledger, year=year, municipality=municipality, period=period, kind=kind, number=number,
+                             limit=None, explanations=explanations).invoices)
 
 
 def municipality_code(ledger: Ledger, text: str, year: int | None = None) -> str:
@@ -459,6 +475,6 @@ def names_by_year(ledger: Ledger) -> dict[int, dict[str, str]]:
         return {y: {m.code: m.name for m in agreements.of_year(y).municipalities} for y in agreements.years()}
 
 
-__all__ = ["AlreadyInvoiced", "CreditPlan", "RunPlan", "RunResult", "content_hash", "credit_content", "issue_credit",
-           "issue_run", "line_of_data", "list_invoices", "municipality_code", "names_by_year", "plan_credit",
+__all__ = ["AlreadyInvoiced", "CreditPlan", "InvoicePage", "RunPlan", "RunResult", "content_hash", "credit_content",
+           "invoice_page", "issue_credit", "issue_run", "line_of_data", "list_invoices", "municipality_code", "names_by_year", "plan_credit",
            "plan_run", "reason_problems", "run_content", "unnumbered_views", "views", "Problem"]

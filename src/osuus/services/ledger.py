@@ -154,7 +154,6 @@ class Ledger:
         self.self_approval = _flag(ENV_SELF_APPROVAL) if self_approval is None else self_approval
         self.engine = make_engine(self.url, readonly=readonly)
         self._sessions = session_factory(self.engine)
-        area_filters.install(self._sessions)
         self.area_id: int | None = None
         self.area_code: str | None = None
         self.reason, self.context = "", None

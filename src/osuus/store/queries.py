@@ -243,6 +243,61 @@ def invoices_where(session: Session, *, year: int | None = None, municipality: s
     return list(session.scalars(q))
 
 
+def _invoice_conditions(year: int | None, municipality: str | None, period: Period | None,
+                        kind: DocumentKind | None, number: str | None) -> list:
+    conditions = []
+    if year is not None:
+        conditions.append(Invoice.year == year)
+    if municipality is not None:
+        conditions.append(Invoice.municipality == municipality)
+    if period is not None:
+        conditions.append(Invoice.period == period)
+    if kind is not None:
+        conditions.append(Invoice.kind == kind)
+    if number is not None:
+        conditions.append(Invoice.number == number)
+    return conditions
+
+
+def invoices_page(session: Session, *, offset: int = 0, limit: int | None = None, year: int | None = None,
+                  municipality: str | None = None, period: Period | None = None, kind: DocumentKind | None = None,
+                  number: str | None = None) -> tuple[list[Invoice], int]:
+    """The invoices and credit notes that match, in number order, from the `offset`-th, at most
+    `limit` of them (None: all), and how many match in all: the page and the count in SQL, so
+    that no other row is read."""
+    conditions = _invoice_conditions(year, municipality, period, kind, number)
+    query = select(Invoice).where(*conditions).order_by(Invoice.year, Invoice.sequence, Invoice.id)
+    if offset:
+        query = query.offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    rows = list(session.scalars(query))
+    if (limit is None or len(rows) < limit) and (rows or offset == 0):
+        return rows, offset + len(rows)  # the last page: the count is known without counting
+    total = session.scalar(select(func.count()).select_from(Invoice).where(*conditions)) or 0
+    return rows, total
+
+
+def invoice_heads(session: Session, ids: Iterable[int]) -> dict[int, tuple[str, dt.date]]:
+    """The number and issue date of each of these invoices (one query for them all)."""
+    wanted = sorted({i for i in ids if i is not None})
+    out: dict[int, tuple[str, dt.date]] = {}
+    for chunk in range(0, len(wanted), 500):
+        rows = session.execute(select(Invoice.id, Invoice.number, Invoice.issue_date)
+                               .where(Invoice.id.in_(wanted[chunk:chunk + 500])))
+        out.update((i, (number, date)) for i, number, date in rows)
+    return out
+
+
+def version_years(session: Session, version_ids: Iterable[int]) -> dict[int, int]:
+    """The year of each of these agreement versions (without reading their texts)."""
+    wanted = sorted({i for i in version_ids if i is not None})
+    if not wanted:
+        return {}
+    return dict(session.execute(select(AgreementVersion.id, AgreementVersion.year)
+                                .where(AgreementVersion.id.in_(wanted))).all())
+
+
 def advances_billed(session: Session, period: Period) -> dict[tuple[str, str], Decimal]:
     """The advances of `period`'s year billed for the periods before it, net of credit notes:
     (member, table) -> amount."""
@@ -271,20 +326,33 @@ def invoice_numbers(session: Session, ids: Iterable[int]) -> dict[int, str]:
     return dict(session.execute(select(Invoice.id, Invoice.number).where(Invoice.id.in_(wanted))).all())
 
 
-def line_of(row: InvoiceLine) -> Line:
+def line_of(row: InvoiceLine, *, explanation: bool = True) -> Line:
+    """A stored line (a row of `invoice_lines`, or its columns as `lines_of` reads them) as the
+    core's `Line`; `explanation` False: without its explanation."""
     return Line(row.kind, row.component, row.period, row.quantity, row.unit, row.unit_price, row.amount,
                 row.reference or "", dict(row.details or {}),
-                Figure.from_data(row.explanation) if row.explanation else None, row.position, row.issued_text)
+                Figure.from_data(row.explanation) if explanation and row.explanation else None, row.position,
+                row.issued_text)
 
 
-def lines_of(session: Session, invoice_ids: Iterable[int]) -> dict[int, list[Line]]:
+_LINE_COLUMNS = (InvoiceLine.invoice_id, InvoiceLine.position, InvoiceLine.kind, InvoiceLine.component,
+                 InvoiceLine.period, InvoiceLine.quantity, InvoiceLine.unit, InvoiceLine.unit_price,
+                 InvoiceLine.amount, InvoiceLine.reference, InvoiceLine.details, InvoiceLine.issued_text)
+
+
+def lines_of(session: Session, invoice_ids: Iterable[int], *, explanations: bool = True) -> dict[int, list[Line]]:
+    """The lines of each invoice, in order (read as columns, not as rows of the ORM: a page of
+    documents has hundreds of lines). `explanations` False: the lines without their
+    explanations (None), which are then neither fetched nor parsed: for what shows none, such
+    as a list of invoices, whose work they would be most of."""
     ids = list(invoice_ids)
     out: dict[int, list[Line]] = {i: [] for i in ids}
     if not ids:
         return out
-    for row in session.scalars(select(InvoiceLine).where(InvoiceLine.invoice_id.in_(ids))
+    columns = _LINE_COLUMNS + ((InvoiceLine.explanation,) if explanations else ())
+    for row in session.execute(select(*columns).where(InvoiceLine.invoice_id.in_(ids))
                                .order_by(InvoiceLine.invoice_id, InvoiceLine.position)):
-        out[row.invoice_id].append(line_of(row))
+        out[row.invoice_id].append(line_of(row, explanation=explanations))
     return out
 
 

@@ -18,16 +18,11 @@ READ = require(Resource.AUDIT, Action.READ)
 
 def _entries(ledger, ask: PageAsk) -> tuple[list[dict], int]:
     """A page of the area's records, newest first."""
-    from sqlalchemy import func, select
+    from osuus.services.audit import audit_entries
 
-    from osuus.store.tables import AuditRecord
-
-    with ledger.read() as session:
-        total = session.scalar(select(func.count()).select_from(AuditRecord)) or 0
-        rows = session.scalars(select(AuditRecord).order_by(AuditRecord.id.desc()).offset(ask.offset)
-                               .limit(ask.limit))
-        return [{"sequence": r.id, "at": iso(r.at), "actor": r.actor, "action": r.action, "subject": r.subject,
-                 "reason": r.reason, "hash": r.hash} for r in rows], total
+    found = audit_entries(ledger, offset=ask.offset, limit=ask.limit)
+    return [{"sequence": r.id, "at": iso(r.at), "actor": r.actor, "action": r.action, "subject": r.subject,
+             "reason": r.reason, "hash": r.hash} for r in found.entries], found.total
 
 
 @router.get("/log", response_model=models.Page[models.AuditEntry], responses=responses(401, 403, 404),

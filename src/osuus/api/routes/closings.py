@@ -10,7 +10,6 @@ from osuus.api import models
 from osuus.api.auth import Context, GuardedRoute, require
 from osuus.api.common import agreement_of, year_of
 from osuus.api.problems import responses
-from osuus.problems import refuse
 
 router = APIRouter(prefix="/areas/{area}/closings", route_class=GuardedRoute, tags=["closings"])
 
@@ -36,25 +35,9 @@ def close(year: int, response: Response, ctx: Context = Depends(require(Resource
     return _json(ctx, result)
 
 
-def stored_closing(ledger, year: int):
-    """A closed year as it was closed; None when it is not closed."""
-    from osuus.billing.kinds import SettlementKind
-    from osuus.services.closing import CloseResult, SettlementRow, _prices
-    from osuus.store import queries
-
-    with ledger.read() as session:
-        closing = queries.closing(session, year)
-        if closing is None:
-            return None
-        rows = queries.settlements_of(session, year, kind=SettlementKind.YEAR_END)
-        return CloseResult(year, False, tuple(SettlementRow(s.municipality, s.actual, s.billed, s.difference)
-                                              for s in rows), tuple(_prices(closing)))
-
-
 @router.get("/{year}", response_model=models.Closing, responses=responses(401, 403, 404),
             summary="A closed year: its confirmed prices and settlements")
 def show(year: int, ctx: Context = Depends(require(Resource.CLOSINGS, Action.READ))) -> dict:
-    result = stored_closing(ctx.reader, year_of(year))
-    if result is None:
-        raise refuse(f"{year} is not closed", key="year", code="settlement.not-closed")
-    return _json(ctx, result)
+    from osuus.services.closing import show_closing
+
+    return _json(ctx, show_closing(ctx.reader, year_of(year)))

@@ -36,12 +36,13 @@ def _unknown(number: str) -> ProblemsError:
     return refuse(f"no invoice numbered {number}", key="invoice", code="invoice.unknown")
 
 
-def invoice_view(ctx: Context, number: str):
+def invoice_view(ctx: Context, number: str, *, explanations: bool = True):
     """The invoice or credit note `number`, as its view; refused alike when there is none and
-    when it is another municipality's and the principal a member."""
+    when it is another municipality's and the principal a member. `explanations` False: its
+    lines without their explanations (enough to know whose it is)."""
     from osuus.services.invoicing import list_invoices
 
-    found = list_invoices(ctx.reader, number=number)
+    found = list_invoices(ctx.reader, number=number, explanations=explanations)
     if not found or not ctx.principal.sees_municipality(found[0].municipality):
         if found:
             ctx.request.scope.setdefault("state", {})["refusal"] = "other-municipality"
@@ -56,16 +57,6 @@ def invoices_json(ctx: Context, invoices) -> list[dict]:
     return [invoice_json(i, agreements.get(i.agreement_year), ctx.lang) for i in invoices]
 
 
-def _page(ctx: Context, ask: PageAsk, **where):
-    """One page of views: the rows are listed, and only the page's are read whole (with lines)."""
-    from osuus.services.invoicing import views
-    from osuus.store import queries
-
-    with ctx.reader.read() as session:
-        rows = queries.invoices_where(session, **where)
-        return views(session, rows[ask.offset:ask.offset + ask.limit]), len(rows)
-
-
 @router.get("", response_model=models.Page[models.Invoice], responses=responses(401, 403, 404, 422),
             summary="Invoices and credit notes, in number order")
 def list_(request: Request, response: Response, ctx: Context = Depends(READ), ask: PageAsk = Depends(page_ask),
@@ -75,6 +66,7 @@ def list_(request: Request, response: Response, ctx: Context = Depends(READ), as
           kind: DocumentKindName | None = None) -> dict:
     from osuus.billing.kinds import DocumentKind
     from osuus.calendar import Period
+    from osuus.services.invoicing import invoice_page
 
     where: dict = {"year": year_of(year) if year is not None else None,
                    "kind": DocumentKind(kind.value) if kind is not None else None}
@@ -89,8 +81,8 @@ def list_(request: Request, response: Response, ctx: Context = Depends(READ), as
             return page(request, response, [], 0, ask)
         code = ctx.member
     where["municipality"] = code
-    found, total = _page(ctx, ask, **where)
-    return page(request, response, invoices_json(ctx, found), total, ask)
+    found = invoice_page(ctx.reader, offset=ask.offset, limit=ask.limit, **where)
+    return page(request, response, invoices_json(ctx, found.invoices), found.total, ask)
 
 
 def _tag(ctx: Context, invoice, *parts, weak: bool = False) -> str:
@@ -200,7 +192,7 @@ def _explain(ctx: Context, number: str, line: int | None) -> dict:
     from osuus.render.explain_ledger import to_json
     from osuus.services.explain import explain_invoice
 
-    invoice_view(ctx, number)  # a member's own only
+    invoice_view(ctx, number, explanations=False)  # a member's own only
     return to_json(explain_invoice(ctx.reader, number, line), ctx.lang)
 
 
