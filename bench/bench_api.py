@@ -101,19 +101,18 @@ def build_ledger(folder: Path, events: int) -> tuple[str, str]:
 # 2. the servers
 # --------------------------------------------------------------------------
 
-BASELINE_APP = '''
-import sys
-BODY = open(sys.argv[1], "rb").read()
+BASELINE_APP = '''"""The bare server: the same bytes for every request (no routing, no auth, no database)."""
+import os
+
+BODY = open(os.environ["BARE_BODY"], "rb").read()
 HEADERS = [(b"content-type", b"application/json"), (b"content-length", str(len(BODY)).encode())]
+
 
 async def app(scope, receive, send):
     if scope["type"] != "http":
         return
     await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
     await send({"type": "http.response.body", "body": BODY})
-
-import uvicorn
-uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning", access_log=False)
 '''
 
 
@@ -138,17 +137,22 @@ def wait_until_up(port: int, process: subprocess.Popen, path: str = "/") -> None
     raise SystemExit(f"the server on port {port} did not answer in 60 s")
 
 
-def start_osuus(url: str, port: int) -> subprocess.Popen:
-    env = {**os.environ, "OSUUS_DATABASE_URL": url, "OSUUS_LOG_FORMAT": "json", "OSUUS_ACCESS_LOG": "0"}
+def start_osuus(url: str, port: int, workers: int) -> subprocess.Popen:
+    env = {**os.environ, "OSUUS_DATABASE_URL": url, "OSUUS_LOG_FORMAT": "json"}
     process = subprocess.Popen([str(Path(sys.executable).parent / "osuus"), "serve", "--host", "127.0.0.1",
-                                "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
+                                "--port", str(port), "--workers", str(workers)], env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     wait_until_up(port, process, "/api/v1/health")
     return process
 
 
-def start_baseline(body_file: Path, port: int) -> subprocess.Popen:
-    process = subprocess.Popen([sys.executable, "-c", BASELINE_APP, str(body_file), str(port)],
+def start_baseline(body_file: Path, port: int, workers: int) -> subprocess.Popen:
+    """uvicorn with the bare app, in as many worker processes as osuus has."""
+    (body_file.parent / "bare_app.py").write_text(BASELINE_APP, encoding="utf-8")
+    process = subprocess.Popen([sys.executable, "-m", "uvicorn", "bare_app:app", "--app-dir", str(body_file.parent),
+                                "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+                                "--log-level", "warning", "--no-access-log"],
+                               env={**os.environ, "BARE_BODY": str(body_file)},
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_until_up(port, process)
     return process
@@ -198,7 +202,7 @@ def plan_requests(url: str, key: str, port: int) -> dict:
             "list_body": listed.content.decode("utf-8")}
 
 
-async def _load(port: int, seconds: float, key: str, plan: dict, seed: int) -> dict:
+async def _load(port: int, seconds: float, key: str, plan: dict, seed: int, think: float) -> dict:
     import httpx
 
     kinds = [kind for kind, weight in MIX for _ in range(weight)]
@@ -220,6 +224,8 @@ async def _load(port: int, seconds: float, key: str, plan: dict, seed: int) -> d
                 if answer.status_code != 200:
                     errors[f"{kind} {answer.status_code}"] = errors.get(f"{kind} {answer.status_code}", 0) + 1
                 results[kind].append(elapsed)
+                if think:
+                    await asyncio.sleep(rng.uniform(0.5 * think, 1.5 * think))
 
     began = time.perf_counter()
     await asyncio.gather(*(client(i) for i in range(CLIENTS)))
@@ -228,13 +234,14 @@ async def _load(port: int, seconds: float, key: str, plan: dict, seed: int) -> d
 
 def child_load(argv: list[str]) -> None:
     port, seconds, key, plan_file, seed = int(argv[0]), float(argv[1]), argv[2], argv[3], int(argv[4])
+    think = float(argv[5])
     plan = json.loads(Path(plan_file).read_text())
-    print(json.dumps(asyncio.run(_load(port, seconds, key, plan, seed))))
+    print(json.dumps(asyncio.run(_load(port, seconds, key, plan, seed, think))))
 
 
-def run_load(port: int, seconds: float, key: str, plan_file: Path, seed: int) -> dict:
+def run_load(port: int, seconds: float, key: str, plan_file: Path, seed: int, think: float) -> dict:
     out = subprocess.run([sys.executable, __file__, "--load", str(port), str(seconds), key, str(plan_file),
-                          str(seed)], capture_output=True, text=True, check=True)
+                          str(seed), str(think)], capture_output=True, text=True, check=True)
     return json.loads(out.stdout)
 
 
@@ -278,31 +285,36 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--keep", type=Path, help="a folder to keep the ledger in (and reuse it)")
+    parser.add_argument("--workers", type=int, default=2, help="server processes of each server (this machine: 2 cores)")
+    parser.add_argument("--think", type=float, default=0.0,
+                        help="mean seconds a client waits between answers (0: the next request at once)")
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="osuus-bench-api-"))
     folder.mkdir(parents=True, exist_ok=True)
     url, key = build_ledger(folder, args.events)
     osuus_port, base_port = free_port(), free_port()
-    servers = [start_osuus(url, osuus_port)]
+    servers = [start_osuus(url, osuus_port, args.workers)]
     try:
         plan = plan_requests(url, key, osuus_port)
         body_file = folder / "list-body.json"
         body_file.write_text(plan.pop("list_body"), encoding="utf-8")
         plan_file = folder / "plan.json"
         plan_file.write_text(json.dumps(plan))
-        servers.append(start_baseline(body_file, base_port))
-        run_load(osuus_port, 3, key, plan_file, 0)  # warm-up (untimed)
+        servers.append(start_baseline(body_file, base_port, args.workers))
+        run_load(osuus_port, 3, key, plan_file, 0, 0.0)  # warm-up (untimed)
         measured: dict[str, list[dict]] = {"osuus": [], "baseline": []}
         for index in range(args.rounds):
             for name, port in (("osuus", osuus_port), ("baseline", base_port)):
-                measured[name].append(run_load(port, args.seconds, key, plan_file, index + 1))
+                measured[name].append(run_load(port, args.seconds, key, plan_file, index + 1, args.think))
                 print(f"round {index + 1} {name}: done", flush=True)
     finally:
         for process in servers:
             stop(process)
     osuus, base = summarise(measured["osuus"]), summarise(measured["baseline"])
     print(f"\nAPI under load: {CLIENTS} clients on loopback, {args.rounds} × {args.seconds:.0f} s per server, "
-          f"interleaved; {args.events:,} events".replace(",", " "))
+          f"interleaved; {args.events:,} events; {args.workers} server processes each; ".replace(",", " ")
+          + (f"each client waits {args.think:g} s (±50 %) between answers" if args.think
+             else "each client asks again at once"))
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"{'request':<10}{'count':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}")
     for kind in [k for k, _ in MIX] + ["json"]:

@@ -21,6 +21,9 @@ from osuus.services.ledger import Ledger
 from osuus.store.db import current_revision, head_revision, require_migrated, resolve_url
 
 SERVER_ACTOR = "osuus-api"
+#: Connections each of the two engines keeps (as many again at a peak): requests run in up to
+#: 40 worker threads, which should not wait for a connection.
+POOL_SIZE = 10
 
 
 class Ledgers:
@@ -38,7 +41,7 @@ class Ledgers:
             ledger = self._bases.get(readonly)
             if ledger is None:
                 ledger = self._bases[readonly] = Ledger(self.url, SERVER_ACTOR, readonly=readonly, migrated=False,
-                                                        self_approval=self.self_approval)
+                                                        self_approval=self.self_approval, pool_size=POOL_SIZE)
         if not self._migrated:
             require_migrated(ledger.engine)
             self._migrated = True

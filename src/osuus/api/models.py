@@ -194,7 +194,9 @@ class InvoiceLine(Model):
     details: dict[str, Any] | None = None
 
 
-class Invoice(Model):
+class InvoiceSummary(Model):
+    """An invoice or credit note in a list: its lines are at its own address."""
+
     number: str = Field(examples=["2021-00016"])
     kind: str = Field(examples=["invoice"], description="invoice or credit_note")
     municipality: str = Field(examples=["790"])
@@ -207,6 +209,11 @@ class Invoice(Model):
     credited_invoice: str | None = None
     credited_by: str | None = None
     reason: str = ""
+
+
+class Invoice(InvoiceSummary):
+    """An invoice or credit note with its lines."""
+
     lines: list[InvoiceLine]
 
 

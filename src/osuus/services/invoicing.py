@@ -64,13 +64,14 @@ class RunResult:
     checkpoint: Checkpoint | None = None  # the audit log's head after the run, to keep elsewhere
 
 
-def views(session: Session, invoices: Iterable[Invoice], *, explanations: bool = True) -> list[InvoiceView]:
+def views(session: Session, invoices: Iterable[Invoice], *, explanations: bool = True,
+          lines: bool = True) -> list[InvoiceView]:
     """The issued documents as values: lines as structure, numbers instead of ids. A fixed
     number of queries however many documents. `explanations` False: the lines without their
     explanations (for what shows none, such as a list: reading the figure trees is most of
-    the work of a page)."""
+    the work of a page). `lines` False: no lines at all (an index of documents)."""
     invoices = list(invoices)
-    lines = queries.lines_of(session, [i.id for i in invoices], explanations=explanations)
+    lines_by_id = queries.lines_of(session, [i.id for i in invoices], explanations=explanations) if lines else {}
     credited = queries.invoice_heads(session, [i.credited_invoice_id for i in invoices])
     credited_by = queries.credit_note_numbers(session, [i.id for i in invoices if i.kind is DocumentKind.INVOICE])
     years = queries.version_years(session, [i.agreement_version_id for i in invoices])
@@ -79,7 +80,7 @@ def views(session: Session, invoices: Iterable[Invoice], *, explanations: bool =
         credited_number, credited_date = credited.get(i.credited_invoice_id, ("", None))
         out.append(InvoiceView(
             i.number, i.kind, i.municipality, i.period, i.issue_date, i.due_date, i.reference, i.total,
-            tuple(lines.get(i.id, ())), years.get(i.agreement_version_id), credited_number, credited_date,
+            tuple(lines_by_id.get(i.id, ())), years.get(i.agreement_version_id), credited_number, credited_date,
             credited_by.get(i.id, ""), i.reason or ""))
     return out
 
@@ -443,15 +444,17 @@ class InvoicePage:
 
 def invoice_page(ledger: Ledger, *, year: int | None = None, municipality: str | None = None,
                  period: Period | None = None, kind: DocumentKind | None = None, number: str | None = None,
-                 offset: int = 0, limit: int | None = 50, explanations: bool = False) -> InvoicePage:
+                 offset: int = 0, limit: int | None = 50, explanations: bool = False,
+                 lines: bool = True) -> InvoicePage:
     """The invoices and credit notes that match (`year`: of the invoice date; `municipality`: a
     code), in number order: `limit` of them (None: all) after the first `offset`, and how many
     match in all. Only the page's documents are read whole; their lines come without
-    explanations unless asked for (`explanations`), as a list shows none."""
+    explanations unless asked for (`explanations`), as a list shows none; `lines` False: without
+    their lines (the API's list is an index: each document's lines are at its own address)."""
     with ledger.read() as session:
         rows, total = queries.invoices_page(session, offset=offset, limit=limit, year=year, municipality=municipality,
                                             period=period, kind=kind, number=number)
-        return InvoicePage(tuple(views(session, rows, explanations=explanations)), total)
+        return InvoicePage(tuple(views(session, rows, explanations=explanations, lines=lines)), total)
 
 
 def list_invoices(ledger: Ledger, *, year: int | None = None, municipality: str | None = None,

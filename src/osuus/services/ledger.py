@@ -148,11 +148,11 @@ def _choose_area(session: Session, code: str | None) -> tuple[int, str]:
 class Ledger:
     def __init__(self, url: str | None = None, actor: str = "", *, area: str | None = None,
                  readonly: bool = False, migrated: bool = True, self_approval: bool | None = None,
-                 choose_area: bool = True):
+                 choose_area: bool = True, pool_size: int | None = None):
         self.url = resolve_url(url)
         self.actor = actor or audit.current_actor()
         self.self_approval = _flag(ENV_SELF_APPROVAL) if self_approval is None else self_approval
-        self.engine = make_engine(self.url, readonly=readonly)
+        self.engine = make_engine(self.url, readonly=readonly, pool_size=pool_size)
         self._sessions = session_factory(self.engine)
         self.area_id: int | None = None
         self.area_code: str | None = None

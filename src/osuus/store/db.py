@@ -16,6 +16,7 @@ The schema is migrated with alembic; the scripts ship inside the package
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from pathlib import Path
@@ -195,22 +196,26 @@ def _sqlite_on_begin_read(conn) -> None:
     conn.exec_driver_sql("BEGIN")
 
 
-def make_engine(url: str, *, readonly: bool = False) -> Engine:
+def make_engine(url: str, *, readonly: bool = False, pool_size: int | None = None) -> Engine:
     """An engine for `url`; SQLite gets its pragmas and real transactions.
+
+    `pool_size`: connections kept open (as many again may be opened at a peak); the server
+    asks for more than the default 5, as it answers many requests at once.
 
     `readonly`: for commands that only read (exports). On SQLite their
     transactions begin DEFERRED, which in WAL mode neither takes nor waits
     for the write lock, so a long export does not hold up an invoice run."""
     check_url(url)
     backend = make_url(url).get_backend_name()
+    pool = {} if pool_size is None else {"pool_size": pool_size, "max_overflow": pool_size}
     if backend == "sqlite":
-        engine = create_engine(url)
+        engine = create_engine(url, **pool)
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin_read if readonly else _sqlite_on_begin)
         return engine
     # a server that does not answer is reported after ten seconds, not after the system's TCP timeout
     timeout = {} if "connect_timeout" in make_url(url).query else {"connect_timeout": 10}
-    return create_engine(url, pool_pre_ping=True, connect_args=timeout)
+    return create_engine(url, pool_pre_ping=True, connect_args=timeout, **pool)
 
 
 def session_factory(engine: Engine, area_id: int | None = None) -> sessionmaker[Session]:
@@ -243,8 +248,9 @@ def alembic_config(url: str | None = None):
     return config
 
 
+@functools.lru_cache(maxsize=1)
 def head_revision() -> str | None:
-    """The newest revision of the shipped migrations."""
+    """The newest revision of the shipped migrations (read once: they are files of the package)."""
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(alembic_config()).get_current_head()

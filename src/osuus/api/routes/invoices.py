@@ -57,8 +57,8 @@ def invoices_json(ctx: Context, invoices) -> list[dict]:
     return [invoice_json(i, agreements.get(i.agreement_year), ctx.lang) for i in invoices]
 
 
-@router.get("", response_model=models.Page[models.Invoice], responses=responses(401, 403, 404, 422),
-            summary="Invoices and credit notes, in number order")
+@router.get("", response_model=models.Page[models.InvoiceSummary], responses=responses(401, 403, 404, 422),
+            summary="Invoices and credit notes, in number order (each one's lines at its own address)")
 def list_(request: Request, response: Response, ctx: Context = Depends(READ), ask: PageAsk = Depends(page_ask),
           year: int | None = Query(None, description="of the invoice date (numbers run within it)"),
           municipality_name: str | None = Query(None, alias="municipality", description="a code or a name"),
@@ -81,8 +81,9 @@ def list_(request: Request, response: Response, ctx: Context = Depends(READ), as
             return page(request, response, [], 0, ask)
         code = ctx.member
     where["municipality"] = code
-    found = invoice_page(ctx.reader, offset=ask.offset, limit=ask.limit, **where)
-    return page(request, response, invoices_json(ctx, found.invoices), found.total, ask)
+    found = invoice_page(ctx.reader, offset=ask.offset, limit=ask.limit, lines=False, **where)
+    summaries = [{k: v for k, v in item.items() if k != "lines"} for item in invoices_json(ctx, found.invoices)]
+    return page(request, response, summaries, found.total, ask)
 
 
 def _tag(ctx: Context, invoice, *parts, weak: bool = False) -> str:
