@@ -240,3 +240,37 @@ def test_osuus_serve_answers_on_loopback(served, free_tcp_port):
     requests = [line for line in lines if line.get("path", "").startswith("/api/v1/")]
     assert [(r["path"], r["status"]) for r in requests] == [("/api/v1/health", 200), (f"/api/v1/areas/{AREA}/me", 200)]
     assert requests[1]["principal"] == "akaa"
+
+
+# --- who changed what, and why -------------------------------------------------------------------
+
+def test_a_change_made_through_the_api_records_who_why_and_which_request(served):
+    """The audit record of a write names the principal, the reason sent in `Osuus-Reason`
+    (UTF-8, percent-encoded) and the request it came from."""
+    from sqlalchemy import select
+
+    from osuus.services.ledger import Ledger
+    from osuus.store.db import make_engine, session_factory
+    from osuus.store.tables import AuditRecord
+
+    ledger, client = served
+    token = ledger.tokens["valmistelija"]
+    drafts = client.get(f"/api/v1/areas/{AREA}/runs", headers=bearer(token)).json()["items"]
+    draft = next(d for d in drafts if d["subject"] == "2021-02")
+    answer = client.post(f"/api/v1/areas/{AREA}/runs/{draft['draft']}/recompute",
+                         headers={**bearer(token), "Osuus-Reason": "helmikuun%20laskutus%20%E2%80%93%20ty%C3%B6ohje%207",
+                                  "X-Request-ID": "pyynto-42"})
+    assert answer.status_code == 200, answer.text
+    engine = make_engine(ledger.url)
+    try:
+        with Ledger(ledger.url, area=AREA) as opened:
+            area_id = opened.area_id
+        with session_factory(engine, area_id=area_id)() as session:
+            record = session.scalars(select(AuditRecord).order_by(AuditRecord.id.desc())).first()
+    finally:
+        engine.dispose()
+    assert (record.actor, record.action, record.reason) == ("valmistelija", "draft.recompute",
+                                                           "helmikuun laskutus – työohje 7")
+    assert record.details["via"] == {"api": f"POST /api/v1/areas/{AREA}/runs/{draft['draft']}/recompute",
+                                     "request_id": "pyynto-42",
+                                     "principal": "user"}

@@ -84,6 +84,19 @@ def language(request: Request, principal: Principal | None = None) -> str:
     return "fi"
 
 
+REASON_HEADER = "Osuus-Reason"
+REASON_MAX = 500
+
+
+def change_reason(request: Request) -> str:
+    """Why the client makes this change (the header `Osuus-Reason`, UTF-8 percent-encoded as a
+    header allows): it goes into the audit record where the use case asks for no reason."""
+    from urllib.parse import unquote
+
+    text = unquote(request.headers.get(REASON_HEADER, "")).strip()
+    return text[:REASON_MAX]
+
+
 @dataclass
 class Context:
     """One request's principal, area and language, and the ledger it works on."""
@@ -102,7 +115,11 @@ class Context:
     def ledger(self):
         """The writer, acting as the principal in the area."""
         if "ledger" not in self.extra:
-            self.extra["ledger"] = self.ledgers.acting(self.principal.name, self.area)
+            state = self.request.scope.get("state", {})
+            context = {"api": f"{self.request.method} {self.request.url.path}", "request_id": state.get("request_id"),
+                       "principal": self.principal.kind}
+            self.extra["ledger"] = self.ledgers.acting(self.principal.name, self.area).acting(
+                self.principal.name, reason=change_reason(self.request), context=context)
         return self.extra["ledger"]
 
     @property

@@ -99,7 +99,7 @@ class Tx:
     def audit(self, action: str, subject: str, details: dict | None = None, reason: str = "") -> None:
         if self.said is not None:
             raise RuntimeError(f"a use case writes one audit record; {action} would be the second")
-        refuse_personal_codes(self.actor, subject, reason)
+        refuse_personal_codes(self.actor, subject, reason or self.reason)
         self.said = (action, subject, details, reason)
 
     def finish(self) -> None:
