@@ -105,15 +105,10 @@ def make_ledger(url: str, *, months: int = 3) -> Ledgerful:
 
 
 def pg_clean(url: str) -> None:
-    from sqlalchemy import create_engine
+    """An empty `public` schema (the store's tests do the same)."""
+    from tests.store.conftest import _clean_schema
 
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as connection:
-            connection.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
-            connection.exec_driver_sql("CREATE SCHEMA public")
-    finally:
-        engine.dispose()
+    _clean_schema(url)
 
 
 def app_for(url: str, **settings):
