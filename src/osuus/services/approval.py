@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import os
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -53,7 +52,7 @@ from osuus.services.invoicing import (
     run_content,
     unnumbered_views,
 )
-from osuus.services.ledger import Ledger, now
+from osuus.services.ledger import ENV_SELF_APPROVAL, Ledger, now
 from osuus.services.views import InvoiceView
 from osuus.store import queries
 from osuus.store.tables import Draft
@@ -62,17 +61,12 @@ __all__ = ["ENV_SELF_APPROVAL", "Approved", "DraftView", "Rejected", "approve", 
            "prepare_credit", "prepare_run", "recompute_draft", "reject", "self_approval", "show_draft"]
 
 INVOICE_RUN, CREDIT_NOTE = "invoice_run", "credit_note"
-#: Set to 1 on a one-person test installation: its user may approve their own drafts (recorded so).
-ENV_SELF_APPROVAL = "OSUUS_SELF_APPROVAL"
 
 
 def self_approval(ledger: Ledger) -> bool:
-    """Whether this ledger's actor may approve their own drafts: `ledger.self_approval`, else
-    (a Ledger without the setting) $OSUUS_SELF_APPROVAL."""
-    setting = getattr(ledger, "self_approval", None)
-    if setting is None:
-        return os.environ.get(ENV_SELF_APPROVAL, "").strip().lower() in ("1", "true", "yes", "on")
-    return bool(setting)
+    """Whether this ledger's actor may approve their own drafts (`ledger.self_approval`, from
+    $OSUUS_SELF_APPROVAL: a one-person test installation; such approvals are recorded so)."""
+    return bool(ledger.self_approval)
 
 
 # --------------------------------------------------------------------------
