@@ -18,8 +18,11 @@ What it does:
   3. The load: a separate process with 50 clients (asyncio + httpx, each its own keep-alive
      connection), each sending its next request as soon as the last answered, for --seconds; the
      mix is 40 % the invoice list (a page of 50), 30 % one invoice, 20 % the explanation of a
-     line, 10 % a PDF. Rounds alternate osuus and baseline (interleaved, so both see the same
-     noise of this shared machine).
+     line, 10 % a PDF. With --think T each client waits T seconds on average (uniformly 0.5–1.5 T)
+     between an answer and its next request, as a person reading does, and the clients start
+     spread over T; without it, each asks again at once (the server's saturation). The first 2 s
+     of a round (connections opening) are not counted. Rounds alternate osuus and baseline
+     (interleaved, so both see the same noise of this shared machine).
   4. Per kind of request: count, p50, p95, p99 (ms), throughput (requests/s); the JSON reads'
      p95 against the aim (< 100 ms) and as a ratio to the baseline's p95.
 """
@@ -51,6 +54,7 @@ CLIENTS = 50
 MIX = (("list", 40), ("invoice", 30), ("explain", 20), ("pdf", 10))
 AIM_P95_MS = 100.0
 JSON_KINDS = ("list", "invoice", "explain")
+WARM_UP_S = 2.0  # each round's first seconds (connections opening) are not counted
 
 
 # --------------------------------------------------------------------------
@@ -208,10 +212,14 @@ async def _load(port: int, seconds: float, key: str, plan: dict, seed: int, thin
     kinds = [kind for kind, weight in MIX for _ in range(weight)]
     results: dict[str, list[float]] = {kind: [] for kind, _ in MIX}
     errors: dict[str, int] = {}
-    end = time.perf_counter() + seconds
+    began = time.perf_counter()
+    end = began + seconds
+    counted_from = began + min(WARM_UP_S, seconds / 5)  # the first seconds open connections: not counted
 
     async def client(index: int) -> None:
         rng = random.Random(seed * 1000 + index)
+        if think:  # people do not all click at the same instant: arrivals spread over one think time
+            await asyncio.sleep(rng.uniform(0, think))
         limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=60,
                                      headers={"Authorization": f"Bearer {key}"}) as http:
@@ -221,15 +229,16 @@ async def _load(port: int, seconds: float, key: str, plan: dict, seed: int, thin
                 started = time.perf_counter()
                 answer = await http.get(path)
                 elapsed = time.perf_counter() - started
+                if started < counted_from:
+                    continue
                 if answer.status_code != 200:
                     errors[f"{kind} {answer.status_code}"] = errors.get(f"{kind} {answer.status_code}", 0) + 1
                 results[kind].append(elapsed)
                 if think:
                     await asyncio.sleep(rng.uniform(0.5 * think, 1.5 * think))
 
-    began = time.perf_counter()
     await asyncio.gather(*(client(i) for i in range(CLIENTS)))
-    return {"seconds": time.perf_counter() - began, "results": results, "errors": errors}
+    return {"seconds": time.perf_counter() - counted_from, "results": results, "errors": errors}
 
 
 def child_load(argv: list[str]) -> None:
