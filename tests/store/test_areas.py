@@ -16,7 +16,7 @@ from osuus.services.agreements import add_agreement, list_agreements
 from osuus.services.areas import add_area, list_areas
 from osuus.services.ledger import Ledger
 from osuus.store import audit
-from osuus.store.db import grant_app_role, make_engine, role_problems, session_factory
+from osuus.store.db import grant_app_role, make_engine, rls_bypass_reasons, session_factory
 from osuus.store.tables import AgreementVersion, AreaScoped, AuditRecord, Base
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -115,10 +115,10 @@ def _as_app_role(url: str) -> str:
 
 
 def test_the_application_role_is_held_by_rls(pg_url):
-    assert role_problems(make_engine(pg_url))  # the owner (a superuser here) is not
+    assert rls_bypass_reasons(make_engine(pg_url))  # the owner (a superuser here) is not
     engine = make_engine(_as_app_role(pg_url))
     try:
-        assert role_problems(engine) == []
+        assert rls_bypass_reasons(engine) == []
     finally:
         engine.dispose()
 
@@ -154,3 +154,20 @@ def test_row_level_security_alone_keeps_the_areas_apart(pg_url):
             session.execute(text("DELETE FROM audit_log"))  # append-only: not granted
     finally:
         engine.dispose()
+
+
+def test_serve_warns_when_row_level_security_does_not_hold_it(pg_url, caplog):
+    """`osuus serve` as a superuser works (the store's filters hold it), but says at start that the
+    database's own lock is open; as the application's role it says nothing."""
+    import logging
+
+    from osuus.cli.serve import _warn_if_rls_is_bypassed
+
+    log = logging.getLogger("osuus.test.serve")
+    with caplog.at_level(logging.WARNING, logger="osuus.test.serve"):
+        _warn_if_rls_is_bypassed(pg_url, log)
+    assert any("superuser" in r.getMessage() for r in caplog.records)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="osuus.test.serve"):
+        _warn_if_rls_is_bypassed(_as_app_role(pg_url), log)
+    assert caplog.records == []

@@ -37,6 +37,7 @@ def serve(host: Optional[str] = typer.Option(None, "--host", help=t("cli.option.
     logs.log.info(t("cli.serve.listening", host=settings.host, port=settings.port,
                     database=display_name(resolve_url(settings.database_url))),
                   extra={"fields": {"event": "serve.start", "host": settings.host, "port": settings.port}})
+    _warn_if_rls_is_bypassed(resolve_url(settings.database_url), logs.log)
     options = dict(host=settings.host, port=settings.port, log_config=None, access_log=False, proxy_headers=False,
                    server_header=False)
     if settings.workers == 1:
@@ -48,3 +49,23 @@ def serve(host: Optional[str] = typer.Option(None, "--host", help=t("cli.option.
     if settings.area:
         os.environ["OSUUS_AREA"] = settings.area
     uvicorn.run("osuus.api.app:create_app", factory=True, workers=settings.workers, **options)
+
+
+def _warn_if_rls_is_bypassed(url: str, log) -> None:
+    """On PostgreSQL the server should connect as the application's role (`osuus db app-role`),
+    which row-level security holds to one area at a time; a superuser or the tables' owner
+    serves too, held to the areas by the store's filters alone: said at start, as a warning."""
+    from osuus.store.db import make_engine, rls_bypass_reasons
+
+    if not url.startswith("postgresql"):
+        return
+    engine = make_engine(url)
+    try:
+        reasons = rls_bypass_reasons(engine)
+    except Exception:  # the database cannot be reached now: health says so
+        return
+    finally:
+        engine.dispose()
+    for reason in reasons:
+        log.warning(f"row-level security does not hold this server: {reason}",
+                    extra={"fields": {"event": "serve.rls-bypassed", "reason": reason}})

@@ -376,7 +376,7 @@ def grant_app_role(url: str, role: str) -> list[str]:
         engine.dispose()
 
 
-def role_problems(engine: Engine) -> list[str]:
+def rls_bypass_reasons(engine: Engine) -> list[str]:
     """Why the role connected to PostgreSQL is not held by row-level security (empty: it is)."""
     if engine.dialect.name != "postgresql":
         return []
