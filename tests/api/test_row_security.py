@@ -48,9 +48,9 @@ def _app_role_url(url: str) -> str:
 def test_row_security_alone_refuses_another_areas_rows(pg_ledger):
     app = app_for(_app_role_url(pg_ledger.url))
     try:
-        from osuus.store.db import role_problems
+        from osuus.store.db import rls_bypass_reasons
 
-        assert role_problems(app.state.ledgers.base().engine) == []  # held by row-level security
+        assert rls_bypass_reasons(app.state.ledgers.base().engine) == []  # held by row-level security
         _filters_off(app)
         number = pg_ledger.invoices[AKAA]
         assert _ask(app, pg_ledger, "lappilainen", f"/invoices/{number}").status_code == 404
