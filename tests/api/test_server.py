@@ -89,6 +89,14 @@ def test_login_is_refused_alike_and_then_rate_limited(served):
     assert 0 < int(limited.headers["retry-after"]) <= 900
 
 
+def test_signing_in_to_an_unknown_area_tells_nothing_of_the_areas(served):
+    _, client = served
+    answer = client.post("/api/v1/login", json={"name": "tarkastaja", "password": PASSWORD, "area": "salainen"})
+    refused = client.post("/api/v1/login", json={"name": "ei-ole-olemassa", "password": "väärin-väärin-1"})
+    assert answer.status_code == 401 and answer.json()["detail"] == refused.json()["detail"]
+    assert AREA not in answer.text and "default" not in answer.text
+
+
 def test_an_api_key(served):
     ledger, client = served
     me = client.get(f"/api/v1/areas/{AREA}/me", headers=bearer(ledger.key)).json()

@@ -206,7 +206,7 @@ def test_refusals_are_alike_recorded_and_logged_without_the_password(ledger, cap
         refusals.append((caught.value.code, str(caught.value), caught.value.retry_after))
     assert len(set(refusals)) == 1 and refusals[0][0] == "login.refused" and refusals[0][2] is None
     records = [r for r in caplog.records if r.name == "osuus.access"]
-    assert [(r.event, r.user, r.address, r.reason) for r in records] == [
+    assert [tuple(r.fields[k] for k in ("event", "user", "address", "reason")) for r in records] == [
         ("login.refused", "anna", "192.0.2.7", "wrong-password"),
         ("login.refused", "nobody", "192.0.2.7", "unknown-user"),
         ("login.refused", "bertta", "192.0.2.7", "no-password"),
@@ -423,3 +423,21 @@ def test_no_password_token_or_secret_is_stored_or_audited_in_clear(ledger, migra
     assert count(migrated_url, AuditRecord.__table__) == 4
     assert count(migrated_url, ApiKey.__table__) == 1
     assert count(migrated_url, Area.__table__) == 1
+
+
+def test_the_rate_limit_counts_a_name_in_every_unicode_form(ledger):
+    """Five failures for "pääkäyttäjä" (composed) stop the same name written decomposed too: the
+    limit is of the name, not of one spelling of it."""
+    import unicodedata
+
+    composed = unicodedata.normalize("NFC", "pääkäyttäjä")
+    decomposed = unicodedata.normalize("NFD", composed)
+    assert composed != decomposed
+    add_user(ledger, composed, password=PASSWORD)
+    for n in range(5):
+        with pytest.raises(LoginRefused) as caught:
+            login(ledger, composed, f"väärä-salasana-{n}", "192.0.2.8")
+        assert caught.value.code == "login.refused"
+    with pytest.raises(LoginRefused) as caught:
+        login(ledger, decomposed, PASSWORD, "192.0.2.9")
+    assert caught.value.code == "login.rate-limited"

@@ -285,3 +285,23 @@ def test_the_command_line_drafts_and_another_user_approves(url):
     assert f"approved by {APPROVER}, prepared by {PREPARER}" in out and "2021-00001" in out, out
     assert "No open drafts." in osuus(APPROVER, "drafts")
     assert "is invoiced already" in osuus(PREPARER, "invoice", "2021-01", "--date", "2021-02-01")
+
+
+def test_approval_is_of_the_content_reviewed_and_a_recompute_by_another_changes_nothing_unchanged(url, tmp_path):
+    """An approver who names the content they reviewed (the API's If-Match) approves only that
+    content, checked inside the approval's transaction; recomputing a draft whose content does
+    not change leaves it its preparer's (so a recompute cannot hand the four eyes to another)."""
+    with Ledger(url, PREPARER) as preparer:
+        draft = approval.prepare_run(preparer, JAN, dt.date(2021, 2, 1))
+        approver = preparer.acting(APPROVER)
+        same = approval.recompute_draft(approver, draft.id)
+        assert same.changed is False and same.prepared_by == PREPARER
+        (tmp_path / "late.csv").write_text(LATE, encoding="utf-8")
+        import_events(preparer, tmp_path / "late.csv")
+        again = approval.recompute_draft(preparer, draft.id)
+        assert again.changed is True
+        assert code_of(lambda: approval.approve(approver, draft.id, expected_hash=draft.content_hash)) == \
+            ["draft.changed"]
+        assert numbers(url) == []
+        result = approval.approve(approver, draft.id, expected_hash=again.content_hash)
+    assert result.run.events_billed == 3

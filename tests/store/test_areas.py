@@ -141,10 +141,12 @@ def test_row_level_security_alone_keeps_the_areas_apart(pg_url):
             assert session.execute(text("SELECT count(*) FROM agreement_versions")).scalar_one() == 0
             assert session.execute(text("SELECT count(*) FROM audit_log")).scalar_one() == 0
         with session_factory(engine, area_id=1)() as session, pytest.raises(DBAPIError) as refused:
-            session.execute(text("UPDATE agreement_versions SET host = 'x' WHERE area_id = 1 RETURNING id"))
             session.execute(text(
                 "INSERT INTO import_batches (kind, file_name, content_hash, rows, added_rows, imported_at, "
                 "imported_by, area_id) VALUES ('events', 'f', 'h', 0, 0, now(), 'x', 2)"))
+        assert "row-level security" in str(refused.value)
+        with session_factory(engine, area_id=1)() as session, pytest.raises(DBAPIError) as refused:
+            session.execute(text("UPDATE agreement_versions SET area_id = 2 WHERE area_id = 1"))  # moved away
         assert "row-level security" in str(refused.value)
         with session_factory(engine, area_id=1)() as session:
             # the other area's rows are not there to change or remove

@@ -39,7 +39,7 @@ from osuus.api.problems import ApiProblem
 HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
 WAIT = 2.0  # seconds a duplicate waits for the first request's answer
-STALE = dt.timedelta(minutes=10)
+STALE = dt.timedelta(hours=1)  # longer than any request runs (a year's import takes minutes)
 KEPT_HEADERS = ("content-type", "location", "etag")
 
 PARAMETER = {

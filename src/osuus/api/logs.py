@@ -57,7 +57,7 @@ def configure(log_format: str = "json", stream=None) -> None:
     """Send the server's logs (and uvicorn's own) to `stream` (stderr) in `log_format`."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
-    for name in (LOGGER, "uvicorn", "uvicorn.error"):
+    for name in (LOGGER, "osuus.access", "uvicorn", "uvicorn.error"):
         logger = logging.getLogger(name)
         logger.handlers[:] = [handler]
         logger.setLevel(logging.INFO)

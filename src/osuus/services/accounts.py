@@ -522,8 +522,9 @@ def _wait(session: Session, name: str, address: str, at: dt.datetime) -> int | N
 
 
 def _refuse_login(name: str, address: str, reason: str, wait: int | None = None):
-    log.warning("sign-in refused", extra={"event": "login.refused", "user": name, "address": address,
-                                          "reason": reason, **({"retry_after": wait} if wait else {})})
+    log.warning("sign-in refused", extra={"fields": {
+        "event": "login.refused", "user": name, "address": address, "reason": reason,
+        **({"retry_after": wait} if wait else {})}})
     if wait is not None:
         return LoginRefused("login.rate-limited", f"too many failed sign-ins: try again in {wait} seconds", wait)
     return LoginRefused("login.refused", REFUSED)
@@ -534,11 +535,14 @@ def login(ledger: Ledger, name: str, password: str, address: str, *, at: dt.date
     an unknown name, a wrong password, a user disabled or without a password; or for the
     rate limit, with the seconds to wait. `address` is the client's (for the rate limit)."""
     at = _utc(at) if at is not None else now()
+    # one spelling of a name (NFC, as names are stored) for the lookup and the rate limit alike:
+    # the same name in another Unicode form is not a fresh set of guesses
+    name = unicodedata.normalize("NFC", name)
     tried = _tried_name(name)
     address = (address or "unknown")[:_ADDRESS_COLUMN]
     with ledger.read() as session:
         wait = _wait(session, tried, address, at)
-        lookup = unicodedata.normalize("NFC", name[:NAME_MAX + 1])  # as names are stored
+        lookup = name[:NAME_MAX + 1]
         user = session.scalar(select(User).where(User.name == lookup)) if wait is None else None
         found = (user.id, user.password_hash, user.disabled_at is not None) if user is not None else None
     if wait is not None:

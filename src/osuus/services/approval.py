@@ -236,7 +236,8 @@ def recompute_draft(ledger: Ledger, draft_id: int) -> DraftView:
         params = {k: v for k, v in draft.params.items()}
         draft.params = {**params, **_pins(plan)}
         draft.content, draft.content_hash = content, digest
-        draft.prepared_by, draft.prepared_at = tx.actor, now()
+        if digest != previous:  # new content is its recomputer's to vouch for; the same stays its preparer's
+            draft.prepared_by, draft.prepared_at = tx.actor, now()
         tx.audit("draft.recompute", draft.subject, {"draft": draft.id, "kind": draft.kind, "content_hash": digest,
                                                     "previous_hash": previous, "changed": digest != previous})
         session.flush()
@@ -247,7 +248,7 @@ def recompute_draft(ledger: Ledger, draft_id: int) -> DraftView:
 # approving and rejecting
 # --------------------------------------------------------------------------
 
-def approve(ledger: Ledger, draft_id: int) -> Approved:
+def approve(ledger: Ledger, draft_id: int, *, expected_hash: str | None = None) -> Approved:
     """Issue a draft: its documents numbered now. Refused when the approver prepared it (unless
     self-approval is allowed: recorded), when it is approved already, and when the ledger no
     longer gives exactly the documents reviewed (compute the draft again first)."""
@@ -265,6 +266,9 @@ def approve(ledger: Ledger, draft_id: int) -> Approved:
                          f"{_at(draft.approved_at):%Y-%m-%d %H:%M}: nothing was issued again", key="DRAFT",
                          code="draft.approved")
         draft = _draft(session, draft_id)
+        if expected_hash is not None and expected_hash != draft.content_hash:
+            raise refuse(f"draft {draft_id} is not the one reviewed: it was computed again since; review it again",
+                         key="DRAFT", code="draft.changed")
         own = draft.prepared_by == tx.actor
         if own and not allowed_self:
             raise refuse(f"draft {draft_id} was prepared by {tx.actor}, who cannot approve it too: another user "

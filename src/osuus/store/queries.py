@@ -43,7 +43,9 @@ def lock_billing(session: Session) -> None:
     """Serialise billing writes. PostgreSQL: an advisory lock held to the end of the
     transaction; SQLite: the engine already begins every transaction IMMEDIATE."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _BILLING_LOCK})
+        # one lock per area (two keys: the lock's, and the area): areas do not wait for each other
+        session.execute(text("SELECT pg_advisory_xact_lock(:key, :area)"),
+                        {"key": _BILLING_LOCK >> 32, "area": int(session.info.get("area_id") or 0)})
 
 
 # --------------------------------------------------------------------------

@@ -100,13 +100,21 @@ def approve(draft_id: int, request: Request, ctx: Context = Depends(APPROVE),
     from osuus.render.ledger_json import approved_json
     from osuus.services import approval
 
+    expected = None
     if if_match is not None:
         current = approval.show_draft(ctx.reader, draft_id)
         tags = {t.strip().removeprefix("W/") for t in if_match.split(",")}
         if f'"{current.content_hash}"' not in tags and "*" not in tags:
             raise ApiProblem(412, f"draft {draft_id} is not the one reviewed: it was computed again since (its "
                              "ETag differs); review it again", log_reason="draft-changed")
-    result = approval.approve(ctx.ledger, draft_id)
+        # and checked again inside the approval's own transaction: a recompute in between is refused
+        expected = current.content_hash if "*" not in tags else None
+    try:
+        result = approval.approve(ctx.ledger, draft_id, expected_hash=expected)
+    except ProblemsError as exc:
+        if any(p.code == "draft.changed" for p in exc.problems):
+            raise ApiProblem(412, exc.problems[0].message, log_reason="draft-changed") from None
+        raise
     issued = result.run.invoices if result.run is not None else (result.credit_note,)
     agreements = agreements_of(ctx.reader, {i.agreement_year for i in issued} |
                                {i.agreement_year for i in result.draft.invoices})

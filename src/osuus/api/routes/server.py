@@ -9,6 +9,7 @@ from osuus import __version__
 from osuus.api import models
 from osuus.api.auth import Context, GuardedRoute, Session, in_area, public, signed_in
 from osuus.api.problems import ApiProblem, responses
+from osuus.problems import ProblemsError
 
 router = APIRouter(route_class=GuardedRoute, tags=["server"])
 area_router = APIRouter(prefix="/areas/{area}", route_class=GuardedRoute, tags=["server"])
@@ -50,6 +51,12 @@ def _login(request: Request, name: str, password: str, area: str | None):
                              log_reason="login-rate-limited") from None
         raise ApiProblem(401, exc.problems[0].message, headers={"WWW-Authenticate": 'Bearer realm="osuus"'},
                          log_reason="login-refused") from None
+    except ProblemsError as exc:
+        if any(p.code in ("area.unknown", "area.ambiguous") for p in exc.problems):
+            # the same refusal as for wrong credentials: signing in tells no one which areas there are
+            raise ApiProblem(401, accounts.REFUSED, headers={"WWW-Authenticate": 'Bearer realm="osuus"'},
+                             log_reason="login-unknown-area") from None
+        raise
 
 
 @router.post("/login", response_model=models.LoginAnswer, dependencies=[Depends(public)],
