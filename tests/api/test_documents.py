@@ -179,3 +179,25 @@ def test_self_approval_of_a_one_person_installation_is_recorded(served):
             True, "valmistelija")
     finally:
         app.state.ledgers.close()
+
+
+def test_the_document_cache_keeps_strong_tags_by_area_and_within_its_bound():
+    from osuus.api.etags import DocumentCache
+
+    made = []
+
+    def make(content: bytes):
+        def run():
+            made.append(content)
+            return content
+        return run
+
+    cache = DocumentCache(max_bytes=10)
+    assert cache.get_or_make("a", '"t1"', make(b"12345")) == b"12345"
+    assert cache.get_or_make("a", '"t1"', make(b"other")) == b"12345"  # made once
+    assert cache.get_or_make("b", '"t1"', make(b"abcde")) == b"abcde"  # another area: its own
+    assert cache.get_or_make("a", '"t2"', make(b"xyz")) == b"xyz"  # over the bound: the oldest goes
+    assert cache.get_or_make("a", '"t1"', make(b"again")) == b"again"
+    assert cache.get_or_make("a", 'W/"t3"', make(b"w")) == b"w" and cache.get_or_make("a", 'W/"t3"', make(b"w2")) == b"w2"
+    assert made == [b"12345", b"abcde", b"xyz", b"again", b"w", b"w2"]
+    assert cache.size <= 10

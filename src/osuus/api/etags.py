@@ -47,3 +47,37 @@ def not_modified(etag: str, cache_control: str) -> Response:
 
 #: Documents are of one area and one principal's rights: cached by the client only, and revalidated.
 PRIVATE = "private, no-cache"
+
+
+class DocumentCache:
+    """The bytes of documents already made, by their strong ETag (and area): an issued document
+    is made again only when something it is made of changes, which changes its tag. Bounded by
+    `max_bytes`, the least recently used go first. Weak tags (Finvoice: a new send each time)
+    are never cached."""
+
+    def __init__(self, max_bytes: int = 64 * 2**20):
+        import threading
+        from collections import OrderedDict
+
+        self.max_bytes, self.size = max_bytes, 0
+        self._items: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_make(self, area: str, etag: str, make) -> bytes:
+        if etag.startswith("W/"):
+            return make()
+        key = (area, etag)
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                return found
+        made = make()  # outside the lock: two requests may make the same document once each
+        with self._lock:
+            if key not in self._items and len(made) <= self.max_bytes:
+                self._items[key] = made
+                self.size += len(made)
+                while self.size > self.max_bytes:
+                    _, dropped = self._items.popitem(last=False)
+                    self.size -= len(dropped)
+        return made

@@ -106,12 +106,17 @@ def _document(ctx: Context, invoice, *, einvoice: bool = False):
         return invoice_documents(session, [invoice], einvoice=einvoice)[0]
 
 
+#: PDFs and Peppol documents made, by their strong ETag (a process's memory, at most 64 MB).
+DOCUMENTS = etags.DocumentCache()
+
+
 def _bytes(request: Request, etag: str, media_type: str, filename: str, make) -> Response:
     headers = {"ETag": etag, "Cache-Control": etags.PRIVATE}
     if etags.matches(request, etag):
         return Response(status_code=304, headers=headers)
     headers["Content-Disposition"] = f'inline; filename="{filename}"'
-    return Response(make(), media_type=media_type, headers=headers)
+    area = request.path_params.get("area", "")
+    return Response(DOCUMENTS.get_or_make(area, etag, make), media_type=media_type, headers=headers)
 
 
 DOCUMENT_RESPONSES = {304: {"description": "Not modified: the ETag sent in If-None-Match is the document's"},
