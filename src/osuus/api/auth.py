@@ -118,8 +118,8 @@ class Context:
             state = self.request.scope.get("state", {})
             context = {"api": f"{self.request.method} {self.request.url.path}", "request_id": state.get("request_id"),
                        "principal": self.principal.kind}
-            self.extra["ledger"] = self.ledgers.acting(self.principal.name, self.area).acting(
-                self.principal.name, reason=change_reason(self.request), context=context)
+            self.extra["ledger"] = self.ledgers.acting(self.principal.name, self.area,
+                                                       reason=change_reason(self.request), context=context)
         return self.extra["ledger"]
 
     @property

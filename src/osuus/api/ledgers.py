@@ -58,8 +58,11 @@ class Ledgers:
                 self._areas[key] = ledger
         return ledger
 
-    def acting(self, actor: str, area: str, *, readonly: bool = False) -> Ledger:
-        return self.area(area, readonly).acting(actor)
+    def acting(self, actor: str, area: str, *, readonly: bool = False, reason: str = "",
+               context: dict | None = None) -> Ledger:
+        """The server's ledger in `area` acting as `actor`; a write's audit record gets `reason`
+        (where its use case has none) and `context` (the request it came from)."""
+        return self.area(area, readonly).acting(actor, reason=reason, context=context)
 
     def health(self) -> dict:
         """Whether the database answers, and whether it is at the revision this program needs."""
