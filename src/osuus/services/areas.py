@@ -41,7 +41,7 @@ def add_area(ledger: Ledger, code: str, name: str) -> AreaView:
     if problems:
         raise ProblemsError(problems)
     refuse_personal_codes(ledger.actor)
-    with ledger._sessions() as session, session.begin():
+    with ledger.outside_areas() as session:
         if area_by_code(session, code) is not None:
             raise ProblemsError([Problem(f"the area {code!r} is already in this database", key="CODE",
                                          code="area.exists")])
@@ -55,5 +55,5 @@ def add_area(ledger: Ledger, code: str, name: str) -> AreaView:
 
 
 def list_areas(ledger: Ledger) -> list[AreaView]:
-    with ledger._sessions() as session, session.begin():
+    with ledger.outside_areas() as session:
         return [_view(a) for a in areas(session)]

@@ -205,6 +205,14 @@ class Ledger:
                 tracker.close()
 
     @contextlib.contextmanager
+    def outside_areas(self) -> Iterator[Session]:
+        """A transaction in no area, for what is above the areas (the areas themselves). Nothing
+        filters or fills in an area here: read and write only tables of no area (on PostgreSQL
+        the area tables show no row without an area; on SQLite that rests on the caller)."""
+        with self._sessions() as session, session.begin():
+            yield session
+
+    @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
         with self._sessions() as session, session.begin():
             self._begin(session)
