@@ -76,6 +76,7 @@ from sqlalchemy import JSON, Date, DateTime, Integer, event, func, inspect, or_,
 from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
 
+from osuus.store.areas import area_clause
 from osuus.store.tables import AuditRecord, Base
 from osuus.store.types import _ScaledDecimal
 
@@ -137,12 +138,6 @@ def _area(session: Session) -> int | None:
     return session.info.get("area_id")
 
 
-def _in_area(table, session: Session):
-    """`table.area_id = <the session's area>`, or None (no area)."""
-    area_id = _area(session)
-    return None if area_id is None or "area_id" not in table.c else table.c.area_id == area_id
-
-
 def _where_area(session: Session, first: bool = True) -> str:
     """The same as SQL text, for the statements written as text (an integer, never a string)."""
     area_id = _area(session)
@@ -166,7 +161,7 @@ _lock_chain = lock_chain
 def _last_hash(session: Session) -> str:
     columns = AuditRecord.__table__.c
     stmt = select(columns.hash).order_by(columns.id.desc()).limit(1)
-    where = _in_area(AuditRecord.__table__, session)
+    where = area_clause(AuditRecord.__table__, session)
     if where is not None:
         stmt = stmt.where(where)
     last = session.connection().execute(stmt).scalar_one_or_none()
@@ -263,7 +258,7 @@ def verify(session: Session, *, batch_size: int = 1000) -> list[Finding]:
         .order_by(columns.id)
         .execution_options(yield_per=batch_size)
     )
-    where = _in_area(AuditRecord.__table__, session)
+    where = area_clause(AuditRecord.__table__, session)
     if where is not None:
         stmt = stmt.where(where)
     expected_prev = GENESIS
@@ -452,7 +447,7 @@ class _Reader:
                 .execution_options(yield_per=batch_size))
         if where is not None:
             stmt = stmt.where(where)
-        area = _in_area(self.table, session)
+        area = area_clause(self.table, session)
         if area is not None:
             stmt = stmt.where(area)
         index, sha256 = self.key_index, hashlib.sha256
@@ -538,7 +533,7 @@ def _max_keys(session: Session) -> dict[str, Any]:
         if not c.serial:
             r = reader(c.table)
             stmt = select(r.key)
-            area = _in_area(r.table, session)
+            area = area_clause(r.table, session)
             if area is not None:
                 stmt = stmt.where(area)
             out[c.table] = frozenset(session.connection().execute(stmt).scalars())
@@ -616,7 +611,7 @@ class ContentTracker:
         stmt = select(r.key)
         if state.statement.whereclause is not None:
             stmt = stmt.where(state.statement.whereclause)
-        area = _in_area(r.table, self.session)
+        area = area_clause(r.table, self.session)
         if area is not None:
             stmt = stmt.where(area)
         parameters = state.parameters if isinstance(state.parameters, dict) else {}
@@ -686,7 +681,7 @@ class ContentCheck:
 def _records(session: Session) -> Iterator[tuple[int, dict | None]]:
     c = AuditRecord.__table__.c
     stmt = select(c.id, c.details).order_by(c.id).execution_options(yield_per=500)
-    where = _in_area(AuditRecord.__table__, session)
+    where = area_clause(AuditRecord.__table__, session)
     if where is not None:
         stmt = stmt.where(where)
     for record_id, details in session.connection().execute(stmt):
@@ -742,8 +737,8 @@ def verify_content(session: Session, *, limit: int = 20) -> ContentCheck:
     for c in COVERED:
         r = reader(c.table)
         counting = select(func.count()).select_from(r.table)
-        if _in_area(r.table, session) is not None:
-            counting = counting.where(_in_area(r.table, session))
+        if area_clause(r.table, session) is not None:
+            counting = counting.where(area_clause(r.table, session))
         total = session.connection().execute(counting).scalar_one()
         check.ledger_rows += total
         if check.records == 0:
@@ -849,8 +844,8 @@ def _check_uncovered(session, r: _Reader, entries: list[tuple[int, dict]], found
             merged.append([lo, hi])
     index = 0
     stmt = select(r.key).order_by(r.key).execution_options(yield_per=10000)
-    if _in_area(r.table, session) is not None:
-        stmt = stmt.where(_in_area(r.table, session))
+    if area_clause(r.table, session) is not None:
+        stmt = stmt.where(area_clause(r.table, session))
     for key in session.connection().execute(stmt).scalars():
         while index < len(merged) and merged[index][1] < key:
             index += 1
@@ -869,8 +864,8 @@ def row_names(session: Session, table: str, keys: Iterable[int]) -> dict[int, di
     names = BY_TABLE[table].names
     out: dict[int, dict] = {}
     named = select(r.key, *[r.table.c[n] for n in names]).where(r.key.in_(keys))
-    if _in_area(r.table, session) is not None:
-        named = named.where(_in_area(r.table, session))
+    if area_clause(r.table, session) is not None:
+        named = named.where(area_clause(r.table, session))
     for row in session.connection().execute(named):
         out[row[0]] = {n: _plain(v) if not isinstance(v, (dt.date, Decimal)) else str(v)
                        for n, v in zip(names, row[1:])}
@@ -879,7 +874,7 @@ def row_names(session: Session, table: str, keys: Iterable[int]) -> dict[int, di
         wanted = {v["invoice_id"] for v in out.values()}
         numbers = dict(session.connection().execute(
             select(invoices.c.id, invoices.c.number).where(invoices.c.id.in_(wanted))
-            .where(_in_area(invoices, session) if _in_area(invoices, session) is not None else True)).all())
+            .where(area_clause(invoices, session) if area_clause(invoices, session) is not None else True)).all())
         for v in out.values():
             v["number"] = numbers.get(v["invoice_id"], f"id {v['invoice_id']}")
     return out
@@ -899,8 +894,8 @@ def baseline_content(session: Session) -> dict | None:
         spans = covered[c.table]
         where = ~r.in_ranges(spans) if spans else None
         stmt = select(func.count()).select_from(r.table)
-        if _in_area(r.table, session) is not None:
-            stmt = stmt.where(_in_area(r.table, session))
+        if area_clause(r.table, session) is not None:
+            stmt = stmt.where(area_clause(r.table, session))
         count = session.connection().execute(stmt.where(where) if where is not None else stmt).scalar_one()
         if not count:
             continue
