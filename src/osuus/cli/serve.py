@@ -1,4 +1,4 @@
-"""`osuus serve`: the REST API (and later the web app), run by uvicorn.
+"""`osuus serve`: the web app and the REST API, run by uvicorn.
 
 FastAPI and uvicorn are imported only when the command runs, so that `osuus --help`
 and every other command start as quickly as before.
@@ -23,7 +23,7 @@ def serve(host: Optional[str] = typer.Option(None, "--host", help=t("cli.option.
     import uvicorn
 
     from osuus.api import logs
-    from osuus.api.app import create_app
+    from osuus.web.app import create_app
     from osuus.api.settings import Settings
     from osuus.problems import ProblemsError
     from osuus.store.db import display_name, resolve_url
@@ -48,7 +48,7 @@ def serve(host: Optional[str] = typer.Option(None, "--host", help=t("cli.option.
                        "OSUUS_SELF_APPROVAL": "1" if settings.self_approval else "0"})
     if settings.area:
         os.environ["OSUUS_AREA"] = settings.area
-    uvicorn.run("osuus.api.app:create_app", factory=True, workers=settings.workers, **options)
+    uvicorn.run("osuus.web.app:create_app", factory=True, workers=settings.workers, **options)
 
 
 def _warn_if_rls_is_bypassed(url: str, log) -> None:
