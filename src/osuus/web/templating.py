@@ -23,6 +23,7 @@ def environment():
     env = Environment(loader=PackageLoader("osuus.web", "templates"), autoescape=select_autoescape(["html"]),
                       trim_blocks=True, lstrip_blocks=True, undefined=StrictUndefined, auto_reload=False)
     env.globals["error_for"] = error_for
+    env.globals["problem_text"] = problem_text
     return env
 
 
@@ -60,6 +61,16 @@ def nav(page) -> list[dict]:
         current = here == url if not path else here == url.rstrip("/") or here.startswith(url + "/")
         items.append({"url": url, "label": page.t(key), "current": current})
     return items
+
+
+def problem_text(problem, t) -> str:
+    """A problem's reason in the reader's words: the catalogue's `problem.<code>` (given the
+    problem's value, row, column and key) where there is one, else the message it was raised with."""
+    key = f"problem.{problem.code}" if problem.code else ""
+    words = t.__self__ if hasattr(t, "__self__") else None
+    if key and words is not None and words.has(key):
+        return t(key, value=problem.value, row=problem.row or "", column=problem.column, key=problem.key)
+    return problem.message
 
 
 def render(page, template: str, **values) -> str:

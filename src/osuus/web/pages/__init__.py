@@ -5,7 +5,8 @@ from __future__ import annotations
 import importlib
 
 #: The modules of osuus.web.pages whose `router` is part of the app.
-MODULES = ("session", "home")
+MODULES = ("session", "oidc", "home", "member", "agreement", "imports", "runs", "invoices", "yearend", "reports",
+           "audit", "users")
 
 
 def routers() -> list:
