@@ -67,7 +67,7 @@ def problem_text(problem, t) -> str:
     """A problem's reason in the reader's words: the catalogue's `problem.<code>` (given the
     problem's value, row, column and key) where there is one, else the message it was raised with."""
     key = f"problem.{problem.code}" if problem.code else ""
-    words = t.__self__ if hasattr(t, "__self__") else None
+    words = getattr(getattr(t, "__self__", None), "words", None)  # t is Page.t
     if key and words is not None and words.has(key):
         return t(key, value=problem.value, row=problem.row or "", column=problem.column, key=problem.key)
     return problem.message
