@@ -7,6 +7,8 @@
 | `OSUUS_HOST`, `OSUUS_PORT` | where `osuus serve` listens | `127.0.0.1`, `8000` |
 | `OSUUS_LOG_FORMAT` | `json` (one object a line) or `text` | `json` |
 | `OSUUS_SELF_APPROVAL` | `1`: a one-person test installation may approve its own drafts (recorded as such) | off |
+| `OSUUS_OIDC_CONFIG` | a TOML file of the OpenID Connect providers users may sign in with (docs/oidc.md) | none |
+| `OSUUS_SECRET` | the server's secret (at least 32 characters): signs the sign-in flow's cookie; the same in every process | a random one per process |
 
 `osuus serve --host --port --db --area` override the environment (`Settings.replace`).
 """
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping
 
 from osuus.problems import Problem, ProblemsError
@@ -26,6 +28,7 @@ DEFAULT_PORT = 8000
 MAX_WORKERS = 64
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("", "0", "false", "no", "off")
+SECRET_MIN = 32
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,8 @@ class Settings:
     log_format: str = "json"
     self_approval: bool = False
     workers: int = 1  # server processes (uvicorn's workers); each has its own engines
+    oidc_config: str | None = None  # OSUUS_OIDC_CONFIG: the OpenID Connect providers (osuus.web.oidc)
+    secret: str | None = field(default=None, repr=False)  # OSUUS_SECRET; None: a random one per process
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -67,12 +72,17 @@ class Settings:
         if approval not in _TRUE + _FALSE:
             problems.append(Problem(f"expected 1 or 0, found {approval!r}", key="OSUUS_SELF_APPROVAL",
                                     code="settings.self-approval"))
+        secret = env.get("OSUUS_SECRET", "").strip() or None
+        if secret is not None and len(secret) < SECRET_MIN:
+            problems.append(Problem(f"expected a secret of at least {SECRET_MIN} characters, found {len(secret)}",
+                                    key="OSUUS_SECRET", code="settings.secret"))
         if problems:
             raise ProblemsError(problems)
         return cls(database_url=env.get("OSUUS_DATABASE_URL", "").strip() or None,
                    area=env.get("OSUUS_AREA", "").strip() or None,
                    host=env.get("OSUUS_HOST", "").strip() or DEFAULT_HOST, port=port, log_format=log_format,
-                   self_approval=approval in _TRUE, workers=workers)
+                   self_approval=approval in _TRUE, workers=workers,
+                   oidc_config=env.get("OSUUS_OIDC_CONFIG", "").strip() or None, secret=secret)
 
     def replace(self, **changes) -> "Settings":
         """These settings with the values given (None leaves a value as it is)."""

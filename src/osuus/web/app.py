@@ -99,10 +99,12 @@ def _install_handlers(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None, *, ledgers=None) -> FastAPI:
     """The API and the pages for `settings` (by default: from the environment)."""
     from osuus.api.app import create_app as create_api
+    from osuus.web.oidc import Registry
     from osuus.web.pages import routers
     from osuus.web.security import SecurityHeaders
 
     app = create_api(settings, ledgers=ledgers)
+    app.state.oidc = Registry.from_settings(app.state.settings)  # the OpenID Connect providers (pages/oidc.py)
     for router in routers():
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
