@@ -40,8 +40,12 @@ def serve(host: Optional[str] = typer.Option(None, "--host", help=t("cli.option.
     _warn_if_rls_is_bypassed(resolve_url(settings.database_url), logs.log)
     options = dict(host=settings.host, port=settings.port, log_config=None, access_log=False, proxy_headers=False,
                    server_header=False)
+    try:  # the app's own settings (an OpenID Connect file, say) are checked before it listens
+        app = create_app(settings)
+    except ProblemsError as exc:
+        fail(exc.problems, "command")
     if settings.workers == 1:
-        uvicorn.run(create_app(settings), **options)
+        uvicorn.run(app, **options)
         return
     # several processes: each makes the app from the environment, which says what the options said
     os.environ.update({"OSUUS_DATABASE_URL": resolve_url(settings.database_url), "OSUUS_LOG_FORMAT": settings.log_format,
