@@ -263,7 +263,7 @@ def _import_rows(ledger: Ledger, kind: str, path: Path, parse,
 def _store_count(session: Session, r, batch_id: int) -> bool | Problem:
     stored = queries.reference_count(session, r.key, r.municipality, r.date)
     if stored is not None:
-        return stored.value == r.value or _problem_at(
+        return False if stored.value == r.value else _problem_at(
             r, "value", f"{r.key} of {r.municipality} on {r.date} is already stored as {stored.value}; "
                         "a stored count is not overwritten", "import.conflict")
     session.add(ReferenceCount(key=r.key, municipality=r.municipality, date=r.date, value=r.value,
@@ -292,7 +292,7 @@ def import_costs(ledger: Ledger, path: Path) -> ImportResult:
                                "import.closed-year")
         stored = queries.actual_cost_row(session, r.year, r.component, r.kind)
         if stored is not None:
-            return stored.amount == r.amount or _problem_at(
+            return False if stored.amount == r.amount else _problem_at(
                 r, "amount", f"the {r.kind} of {r.component} in {r.year} is already stored as {stored.amount}; "
                              "a stored figure is not overwritten", "import.conflict")
         if (r.year, r.kind) not in totals:

@@ -163,8 +163,6 @@ def run_import(ledger, kind: str, upload, year: int | None):
 
 def _page(p: Page, status: int = 200, *, done: dict | None = None, errors=(), problems=(), refused: dict | None = None,
           values: dict | None = None):
-    if status == 422 and p.request.headers.get("hx-request") == "true":
-        status = 200  # htmx swaps no 4xx answer by default (its responseHandling): the form's own request is 422
     return p.render("imports/index.html", status=status, summary=summary(p.reader), kinds=KINDS, done=done or {},
                     errors=list(errors), problems=list(problems), refused=refused or {}, values=values or {},
                     partial_ok=True)
