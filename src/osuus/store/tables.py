@@ -489,3 +489,24 @@ class IdempotencyKey(AreaScoped, Base):
     response: Mapped[str | None] = mapped_column(Text, nullable=True)
     headers: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+# --------------------------------------------------------------------------
+# the accessibility statement's feedback (revision 0005)
+# --------------------------------------------------------------------------
+
+class AccessibilityFeedback(Base):
+    """A message sent through the accessibility statement's form (laki digitaalisten palvelujen
+    tarjoamisesta 306/2019). Of no area when sent from outside one (the statement is public),
+    else of the area it was sent from (`area_code`, not `area_id`: not a ledger row of the area,
+    which row-level security would hide from the statement's public form). Nothing about the
+    sender is required: `contact` is what they chose to give for a reply."""
+
+    __tablename__ = "accessibility_feedback"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    area_code: Mapped[str | None] = mapped_column(String(40), ForeignKey("areas.code"), nullable=True, index=True)
+    message: Mapped[str] = mapped_column(Text)
+    contact: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    language: Mapped[str] = mapped_column(String(2))
