@@ -721,3 +721,48 @@ def principal_for_api_key(ledger: Ledger, key_text: str) -> Principal | None:
                 ApiKey.last_used_at.is_(None), ApiKey.last_used_at <= at - KEY_TOUCH_INTERVAL))
                 .values(last_used_at=at))
     return principal
+
+
+# --------------------------------------------------------------------------
+# the web app: a user's language, signing out everywhere, a session's expiry
+# --------------------------------------------------------------------------
+
+def set_language(ledger: Ledger, name: str, lang: str) -> UserView:
+    """The language a user reads osuus in (fi, sv or en): the web app's switch keeps it. A
+    reader's preference, not a change of the ledger, so it has no audit record (as a sign-in
+    has none): a user switching back and forth does not grow the change log."""
+    if lang not in LANGUAGES:
+        raise ProblemsError([Problem(f"expected one of {', '.join(LANGUAGES)}, found {lang!r}", key="language",
+                                     code="user.language")])
+    with ledger.write() as tx:
+        user = _user(tx.session, name)
+        user.language = lang
+        tx.session.flush()
+        return _user_view(user, _grants(tx.session, ledger.area_id, [user.id]) if ledger.area_id is not None else [])
+
+
+def logout_everywhere(ledger: Ledger, token: str) -> int:
+    """End every live session of the user signed in with `token` (this one included), on every
+    device: how many were ended; 0 when the token is no live session. Sign-in bookkeeping, so
+    no audit record, as `logout` (disabling a user or a new password end sessions with one)."""
+    with ledger.write() as tx:
+        user = _session_user(tx.session, token)
+        if user is None:
+            return 0
+        at = now()
+        return tx.session.execute(update(UserSession).where(
+            UserSession.user_id == user.id, UserSession.revoked_at.is_(None), UserSession.expires_at > at)
+            .values(revoked_at=at)).rowcount or 0
+
+
+def session_expiry(ledger: Ledger, token: str) -> dt.datetime | None:
+    """When the live session of `token` expires (UTC); None when it is unknown, expired or
+    ended, or its user disabled."""
+    with ledger.read() as session:
+        if _session_user(session, token) is None:
+            return None
+        return _aware(session.scalar(select(UserSession.expires_at)
+                                     .where(UserSession.token_hash == token_hash(token))))
+
+
+__all__ += ["logout_everywhere", "session_expiry", "set_language"]
