@@ -204,26 +204,12 @@ async def close(year: int, request: Request, p: Page = Depends(CLOSINGS_WRITE)):
     return redirect(p.url(f"year-end/{year}") + "?closed=1")
 
 
-def _preview_figure(p: Page, year: int, code: str):
-    """The explanation closing would store for `code`, computed as preview_close computes its
-    figures (services.closing), read only; None for a municipality that is not settled (the host).
-    Refused (ProblemsError) as closing would be when the year cannot be closed yet."""
-    from osuus.services import closing
-
-    with p.reader.read() as session:
-        _version, result = closing._settle(session, year)
-    try:
-        return result.member(code).explanation(year)
-    except KeyError:
-        return None
-
-
 @router.get("/areas/{area}/year-end/{year}/{municipality}")
 def year_end_member(year: int, municipality: str, p: Page = Depends(CLOSINGS_READ)):
     """One member's settlement explained: as committed when the year is closed, else as closing would commit it."""
     from osuus.api.common import agreement_of
     from osuus.render.explain import Explainer
-    from osuus.services.closing import show_closing
+    from osuus.services.closing import preview_settlement, show_closing
     from osuus.web.pages.invoices import figure_tree
 
     checked_year(year)
@@ -238,7 +224,7 @@ def year_end_member(year: int, municipality: str, p: Page = Depends(CLOSINGS_REA
     e = Explainer(agreement_of(p.reader, year), p.lang)
     heading = p.t("explain.settlement.head", year=year, municipality=e.param("municipality", code))
     try:
-        figure = _preview_figure(p, year, code)
+        figure = preview_settlement(p.reader, year, code)
     except ProblemsError as exc:  # the year cannot be closed yet: why
         return explanation_page(p, title=heading, heading=heading, tree=[], back_url=back_url,
                                 back_label=back_label, note=p.t("web.yearend.cannot_close", year=year),
