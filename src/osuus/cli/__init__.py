@@ -21,10 +21,10 @@ MODULES = {
     "invoice": "ledger", "invoices": "ledger", "credit": "ledger", "close-year": "ledger", "report": "ledger",
     "export": "export", "validate": "export", "audit": "audit",
     "area": "areas", "approve": "ledger", "reject": "ledger", "drafts": "ledger",
-    "user": "users", "apikey": "users", "serve": "serve",
+    "user": "users", "apikey": "users", "serve": "serve", "demo": "demo",
 }
 #: The order the modules' commands are listed in by `osuus --help`.
-ORDER = ("allocation", "ledger", "areas", "audit", "export", "users", "serve")
+ORDER = ("allocation", "ledger", "areas", "audit", "export", "users", "serve", "demo")
 #: The options of the whole command line that take a value.
 _VALUED = {"--language", "--db", "--area"}
 
