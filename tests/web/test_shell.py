@@ -128,3 +128,22 @@ def test_every_page_route_declares_a_guard(web_app):
 
     table = page_table(web_app)
     assert table and all(access for _, _, access in table)
+
+
+def test_behind_a_trusted_proxy_that_ends_tls_a_form_is_accepted(web_app, web_ledger):
+    """`osuus serve` with OSUUS_TRUSTED_PROXIES believes the proxy's X-Forwarded-Proto, so a page
+    posted from the https address the browser used passes the Origin check."""
+    from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+    from osuus.api.settings import Settings
+    from tests.web.conftest import client_for
+
+    assert Settings.from_env({"OSUUS_TRUSTED_PROXIES": "10.0.0.1"}).trusted_proxies == "10.0.0.1"
+    c = client_for(ProxyHeadersMiddleware(web_app, trusted_hosts="*"))  # plain http to the server
+    c.cookies.set("osuus_session", web_ledger.tokens["hyvaksyja"])
+    answer = c.post("/language", data={"lang": "fi", "csrf_token": csrf(c), "next": "/"},
+                    headers={"Origin": "https://testserver", "X-Forwarded-Proto": "https"}, follow_redirects=False)
+    assert answer.status_code == 303
+    without = c.post("/language", data={"lang": "fi", "csrf_token": csrf(c), "next": "/"},
+                     headers={"Origin": "https://testserver"}, follow_redirects=False)
+    assert without.status_code == 403  # no proxy said https: the Origin is not the server's own

@@ -8,6 +8,7 @@
 | `OSUUS_LOG_FORMAT` | `json` (one object a line) or `text` | `json` |
 | `OSUUS_SELF_APPROVAL` | `1`: a one-person test installation may approve its own drafts (recorded as such) | off |
 | `OSUUS_OIDC_CONFIG` | a TOML file of the OpenID Connect providers users may sign in with (docs/oidc.md) | none |
+| `OSUUS_TRUSTED_PROXIES` | addresses of the reverse proxies (comma-separated, or `*`) whose `X-Forwarded-Proto` and `X-Forwarded-For` the server believes: behind a proxy that ends TLS, pages then see the `https` address the browser used | none: no proxy trusted |
 | `OSUUS_SECRET` | the server's secret (at least 32 characters): signs the sign-in flow's cookie; the same in every process | a random one per process |
 
 `osuus serve --host --port --db --area` override the environment (`Settings.replace`).
@@ -42,6 +43,7 @@ class Settings:
     workers: int = 1  # server processes (uvicorn's workers); each has its own engines
     oidc_config: str | None = None  # OSUUS_OIDC_CONFIG: the OpenID Connect providers (osuus.web.oidc)
     secret: str | None = field(default=None, repr=False)  # OSUUS_SECRET; None: a random one per process
+    trusted_proxies: str | None = None  # OSUUS_TRUSTED_PROXIES: uvicorn's forwarded_allow_ips; None: no proxy
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -82,7 +84,8 @@ class Settings:
                    area=env.get("OSUUS_AREA", "").strip() or None,
                    host=env.get("OSUUS_HOST", "").strip() or DEFAULT_HOST, port=port, log_format=log_format,
                    self_approval=approval in _TRUE, workers=workers,
-                   oidc_config=env.get("OSUUS_OIDC_CONFIG", "").strip() or None, secret=secret)
+                   oidc_config=env.get("OSUUS_OIDC_CONFIG", "").strip() or None, secret=secret,
+                   trusted_proxies=env.get("OSUUS_TRUSTED_PROXIES", "").strip() or None)
 
     def replace(self, **changes) -> "Settings":
         """These settings with the values given (None leaves a value as it is)."""

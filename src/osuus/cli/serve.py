@@ -38,8 +38,11 @@ def serve(host: Optional[str] = typer.Option(None, "--host", help=t("cli.option.
                     database=display_name(resolve_url(settings.database_url))),
                   extra={"fields": {"event": "serve.start", "host": settings.host, "port": settings.port}})
     _warn_if_rls_is_bypassed(resolve_url(settings.database_url), logs.log)
-    options = dict(host=settings.host, port=settings.port, log_config=None, access_log=False, proxy_headers=False,
-                   server_header=False)
+    options = dict(host=settings.host, port=settings.port, log_config=None, access_log=False, server_header=False,
+                   # behind a proxy that ends TLS the pages must see the https address the browser used (the
+                   # CSRF check compares the Origin with it): only the proxies named are believed
+                   proxy_headers=settings.trusted_proxies is not None,
+                   forwarded_allow_ips=settings.trusted_proxies or "127.0.0.1")
     try:  # the app's own settings (an OpenID Connect file, say) are checked before it listens
         app = create_app(settings)
     except ProblemsError as exc:
@@ -52,6 +55,8 @@ def serve(host: Optional[str] = typer.Option(None, "--host", help=t("cli.option.
                        "OSUUS_SELF_APPROVAL": "1" if settings.self_approval else "0"})
     if settings.area:
         os.environ["OSUUS_AREA"] = settings.area
+    if settings.trusted_proxies:
+        os.environ["OSUUS_TRUSTED_PROXIES"] = settings.trusted_proxies
     uvicorn.run("osuus.web.app:create_app", factory=True, workers=settings.workers, **options)
 
 

@@ -177,7 +177,7 @@ def start_session(response, token: str, expires_at) -> None:
 
     seconds = max(0, int((expires_at - dt.datetime.now(dt.timezone.utc)).total_seconds()))
     response.set_cookie(SESSION_COOKIE, token, max_age=seconds, httponly=True, secure=True, samesite="lax", path="/")
-    response.delete_cookie(CSRF_COOKIE, path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/", secure=True, httponly=True, samesite="lax")
 
 
 def end_session(response) -> None:
