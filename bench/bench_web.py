@@ -80,7 +80,7 @@ WARM_UP_S = 2.0  # each round's first seconds (connections opening) are not coun
 PASSWORD = "penkkitesti-salasana-2021"
 STAFF_ROLES = ("preparer", "approver", "auditor", "admin")
 LANGUAGES = ("fi", "fi", "fi", "sv", "en")  # users' own languages, in turn
-COOKIE = "osuus_session"
+COOKIE = "__Host-osuus_session"
 
 #: (page, who loads it, candidate paths): the first candidate that answers 200 when the run
 #: starts is loaded; {area}, {number} (an invoice the session may see) and {code} (a member

@@ -46,7 +46,7 @@ def browser_for(web_app, web_ledger):
 
     def make(name: str):
         c = client(web_app)
-        c.cookies.set("osuus_session", web_ledger.tokens[name])
+        c.cookies.set("__Host-osuus_session", web_ledger.tokens[name])
         c.person = name
         return c
 
@@ -57,7 +57,7 @@ def csrf(c) -> str:
     """The CSRF token of a signed-in client (derived from its session token)."""
     from osuus.web.context import csrf_of_session
 
-    return csrf_of_session(c.cookies.get("osuus_session"))
+    return csrf_of_session(c.cookies.get("__Host-osuus_session"))
 
 
 def csrf_in(html: str) -> str:

@@ -184,7 +184,7 @@ def test_a_member_municipalitys_person_lands_in_the_area_as_its_member(browser, 
     assert answer.status_code == 303, answer.text
     assert answer.headers["location"] == f"/areas/{AREA}/"
     cookies = answer.headers.get_list("set-cookie")
-    session = next(h for h in cookies if h.startswith("osuus_session="))
+    session = next(h for h in cookies if h.startswith("__Host-osuus_session="))
     assert "HttpOnly" in session and "Secure" in session and "SameSite=lax" in session
     assert any(h.startswith('osuus_oidc=""') or h.startswith("osuus_oidc=;") for h in cookies)  # the flow ended
     # the provider got the PKCE verifier of the challenge it was sent, with the client's secret in Basic
@@ -194,7 +194,7 @@ def test_a_member_municipalitys_person_lands_in_the_area_as_its_member(browser, 
     home = browser.get(f"/areas/{AREA}/")
     assert home.status_code == 200
     assert f" · {AKAA}" in home.text  # the header names the municipality the reader acts for
-    token = browser.cookies.get("osuus_session")
+    token = browser.cookies.get("__Host-osuus_session")
     with Ledger(web_ledger.url, "testi", area=AREA) as ledger:
         principal = accounts.principal_for_token(ledger, token)
     assert {r.value for r in principal.roles} == {"member"} and principal.municipality == AKAA
@@ -253,7 +253,7 @@ def test_a_regional_provider_gives_the_role_of_the_claim_and_takes_back_what_it_
     answer = sign_in(browser, "seutu")
     assert answer.status_code == 303, answer.text
     assert not provider.token_requests[-1]["basic"] and provider.token_requests[-1]["form"]["client_secret"]
-    token = browser.cookies.get("osuus_session")
+    token = browser.cookies.get("__Host-osuus_session")
     with Ledger(web_ledger.url, "testi", area=AREA) as ledger:
         assert {r.value for r in accounts.principal_for_token(ledger, token).roles} == {"preparer"}
 
@@ -306,7 +306,7 @@ def test_a_person_the_mapping_gives_no_role_is_refused(browser, provider, access
     answer = sign_in(browser, "seutu")
     assert answer.status_code == 403
     assert "ei ole käyttöoikeutta" in answer.text
-    assert "osuus_session" not in answer.headers.get("set-cookie", "")
+    assert "__Host-osuus_session" not in answer.headers.get("set-cookie", "")
     assert refusals(access_log)[-1]["reason"] == "no-role"
 
 
@@ -316,7 +316,7 @@ def test_a_person_the_mapping_gives_no_role_is_refused(browser, provider, access
 
 def refused(answer, access_log, reason: str, status: int = 401) -> dict:
     assert answer.status_code == status, answer.text
-    assert "osuus_session=" not in " ".join(answer.headers.get_list("set-cookie"))
+    assert "__Host-osuus_session=" not in " ".join(answer.headers.get_list("set-cookie"))
     found = refusals(access_log)
     assert found and found[-1]["reason"] == reason, found
     return found[-1]

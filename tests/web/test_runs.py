@@ -65,7 +65,7 @@ def signed_in(web_app, token: str):
     from tests.web.conftest import client
 
     c = client(web_app)
-    c.cookies.set("osuus_session", token)
+    c.cookies.set("__Host-osuus_session", token)
     return c
 
 

@@ -27,7 +27,7 @@ def test_signing_in_sets_a_secure_http_only_cookie_and_goes_back(anonymous):
     answer = sign_in(anonymous, "valmistelija", next_=f"/areas/{AREA}/")
     assert answer.status_code == 303, answer.text
     assert answer.headers["location"] == f"/areas/{AREA}/"
-    cookie = next(h for h in answer.headers.get_list("set-cookie") if h.startswith("osuus_session="))
+    cookie = next(h for h in answer.headers.get_list("set-cookie") if h.startswith("__Host-osuus_session="))
     assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=lax" in cookie
     assert anonymous.get(f"/areas/{AREA}/").status_code == 200
 
@@ -82,10 +82,10 @@ def test_an_area_the_user_has_no_role_in_looks_like_no_area(browser_for):
 def test_signing_out_ends_the_session_in_the_database(web_app, web_ledger):
     c = client(web_app)
     sign_in(c, "tarkastaja")
-    token = c.cookies.get("osuus_session")
+    token = c.cookies.get("__Host-osuus_session")
     assert c.post("/logout", data={"csrf_token": csrf(c)}, follow_redirects=False).status_code == 303
     stale = client(web_app)
-    stale.cookies.set("osuus_session", token)
+    stale.cookies.set("__Host-osuus_session", token)
     assert stale.get(f"/areas/{AREA}/", follow_redirects=False).status_code == 303
 
 
@@ -105,7 +105,7 @@ def test_an_expired_session_is_sent_to_sign_in(web_app, web_ledger):
 
     c = client(web_app)
     sign_in(c, "tarkastaja")
-    token = c.cookies.get("osuus_session")
+    token = c.cookies.get("__Host-osuus_session")
     assert c.get(f"/areas/{AREA}/", follow_redirects=False).status_code == 200
     engine = create_engine(web_ledger.url)
     with engine.begin() as conn:
@@ -140,7 +140,7 @@ def test_behind_a_trusted_proxy_that_ends_tls_a_form_is_accepted(web_app, web_le
 
     assert Settings.from_env({"OSUUS_TRUSTED_PROXIES": "10.0.0.1"}).trusted_proxies == "10.0.0.1"
     c = client_for(ProxyHeadersMiddleware(web_app, trusted_hosts="*"))  # plain http to the server
-    c.cookies.set("osuus_session", web_ledger.tokens["hyvaksyja"])
+    c.cookies.set("__Host-osuus_session", web_ledger.tokens["hyvaksyja"])
     answer = c.post("/language", data={"lang": "fi", "csrf_token": csrf(c), "next": "/"},
                     headers={"Origin": "https://testserver", "X-Forwarded-Proto": "https"}, follow_redirects=False)
     assert answer.status_code == 303

@@ -123,7 +123,7 @@ def test_disabling_a_user_ends_their_sessions(browser_for, web_app, web_ledger):
     from tests.web.conftest import client
 
     gone = client(web_app)
-    gone.cookies.set("osuus_session", token)
+    gone.cookies.set("__Host-osuus_session", token)
     assert gone.get(f"/areas/{AREA}/", follow_redirects=False).status_code == 303  # to sign in
     assert post(c, USERS + "/disable", name="lappilainen").status_code == 404  # not a user of this area
 

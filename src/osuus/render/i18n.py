@@ -63,11 +63,12 @@ class Catalogue:
         return text.format(**params) if params else text
 
     def n(self, key: str, count: int, /, **params) -> str:
-        """The message `key` in the plural form for `count` (`{count}` is filled too)."""
+        """The message `key` in the plural form for `count` (`{count}` is filled too, with `count`
+        itself unless `params` gives it written out: `count="8 547"`)."""
         text = self._translations.ngettext(key, key, count)
         if text == key:
             raise KeyError(f"no message {key!r} in the {self.lang} catalogue")
-        return text.format(count=count, **params)
+        return text.format(**{"count": count, **params})
 
 
 @lru_cache(maxsize=None)

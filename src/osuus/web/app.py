@@ -101,7 +101,7 @@ def create_app(settings: Settings | None = None, *, ledgers=None) -> FastAPI:
     from osuus.api.app import create_app as create_api
     from osuus.web.oidc import Registry
     from osuus.web.pages import routers
-    from osuus.web.security import SecurityHeaders
+    from osuus.web.security import BodyLimit, SecurityHeaders
 
     app = create_api(settings, ledgers=ledgers)
     app.state.oidc = Registry.from_settings(app.state.settings)  # the OpenID Connect providers (pages/oidc.py)
@@ -109,6 +109,7 @@ def create_app(settings: Settings | None = None, *, ledgers=None) -> FastAPI:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _install_handlers(app)
+    app.add_middleware(BodyLimit)
     app.add_middleware(SecurityHeaders)
     return app
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -40,9 +41,13 @@ from osuus.access import Action, Principal, Resource
 from osuus.api.auth import AREA_PATTERN
 from osuus.problems import ProblemsError
 
-SESSION_COOKIE = "osuus_session"
+#: `__Host-`: the browser takes these cookies only from this very host over HTTPS (or loopback),
+#: never from a sibling subdomain or plain http, so no one else can plant a session or a token.
+SESSION_COOKIE = "__Host-osuus_session"
 LANG_COOKIE = "osuus_lang"
-CSRF_COOKIE = "osuus_csrf"
+CSRF_COOKIE = "__Host-osuus_csrf"
+#: What a CSRF cookie this server made looks like (secrets.token_urlsafe(24)); anything else is replaced.
+CSRF_SHAPE = re.compile(r"[A-Za-z0-9_-]{32}")
 CSRF_FIELD = "csrf_token"
 LANGUAGES = ("fi", "sv", "en")
 
@@ -103,7 +108,8 @@ class Page:
         return self.words.t(key, **params)
 
     def n(self, key: str, count: int, /, **params) -> str:
-        return self.words.n(key, count, **params)
+        """The plural form for `count`, with the count written in the reader's locale (8 547)."""
+        return self.words.n(key, count, **{"count": self.fmt.count(count), **params})
 
     @cached_property
     def fmt(self):
@@ -116,7 +122,10 @@ class Page:
     def csrf(self) -> str:
         if self.token:
             return csrf_of_session(self.token)
-        return self.extra.setdefault("csrf", self.request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24))
+        if "csrf" not in self.extra:
+            sent = self.request.cookies.get(CSRF_COOKIE, "")
+            self.extra["csrf"] = sent if CSRF_SHAPE.fullmatch(sent) else secrets.token_urlsafe(24)
+        return self.extra["csrf"]
 
     def may(self, resource: Resource, action: Action = Action.READ) -> bool:
         return self.principal is not None and self.principal.may(resource, action)

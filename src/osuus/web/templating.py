@@ -79,7 +79,7 @@ def render(page, template: str, **values) -> str:
     env = environment()
     tpl = env.get_template(template)
     context = {"page": page, "t": page.t, "n": page.n, "fmt": page.fmt, "nav": nav(page),
-               "csrf": Markup(f'<input type="hidden" name="{CSRF_FIELD}" value="{page.csrf}">'),
+               "csrf": Markup('<input type="hidden" name="{}" value="{}">').format(CSRF_FIELD, page.csrf),
                "lang": page.lang, **values}
     if page.request.headers.get("hx-request") == "true" and "content" in tpl.blocks and values.get("partial_ok"):
         ctx = tpl.new_context(context)

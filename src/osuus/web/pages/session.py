@@ -66,6 +66,9 @@ async def login(request: Request, page: Page = Depends(public_page)):
             errors.append(("name", page.t(key, seconds=exc.retry_after or 60)))
             status = 429 if exc.code == "login.rate-limited" else 401
         else:
+            old = request.cookies.get(SESSION_COOKIE)
+            if old:  # a sign-in over a session ends it: one browser, one session
+                await run_in_threadpool(accounts.logout, request.app.state.ledgers.base(), old)
             response = redirect(target)
             start_session(response, result.token, result.expires_at)
             return response
