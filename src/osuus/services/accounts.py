@@ -350,7 +350,7 @@ def _user(session: Session, name: str) -> User:
     return user
 
 
-def _grants(session: Session, area_id: int, user_ids: list[int] | None = None) -> list[RoleGrant]:
+def active_grants(session: Session, area_id: int, user_ids: list[int] | None = None) -> list[RoleGrant]:
     query = select(RoleGrant).where(RoleGrant.area_id == area_id, RoleGrant.revoked_at.is_(None))
     if user_ids is not None:
         query = query.where(RoleGrant.user_id.in_(user_ids))
@@ -361,7 +361,7 @@ def _role_view(grant: RoleGrant) -> RoleView:
     return RoleView(Role(grant.role), grant.municipality, _aware(grant.granted_at), grant.granted_by)
 
 
-def _user_view(user: User, grants: list[RoleGrant] = ()) -> UserView:
+def user_view(user: User, grants: list[RoleGrant] = ()) -> UserView:
     return UserView(user.name, user.display_name or "", user.language, _aware(user.created_at),
                     _aware(user.disabled_at), user.password_hash is not None,
                     tuple(_role_view(g) for g in grants if g.user_id == user.id))
@@ -397,7 +397,7 @@ def add_user(ledger: Ledger, name: str, *, display_name: str = "", password: str
         tx.session.flush()
         tx.audit("user.add", name, {"display_name": display_name, "language": language,
                                     "password": password is not None}, reason)
-        return _user_view(user)
+        return user_view(user)
 
 
 def set_password(ledger: Ledger, name: str, password: str, *, reason: str = "") -> None:
@@ -411,7 +411,7 @@ def set_password(ledger: Ledger, name: str, password: str, *, reason: str = "") 
         tx.audit("user.password", name, {"sessions_ended": ended}, reason)
 
 
-def _check_municipality(session: Session, code: str) -> None:
+def check_municipality(session: Session, code: str) -> None:
     """A member's municipality is one of the area's agreements (when any is stored)."""
     from osuus.services.agreements import Agreements
 
@@ -432,7 +432,7 @@ def grant_role(ledger: Ledger, name: str, role: str | Role, municipality: str | 
         user = _user(tx.session, name)
         if user.disabled_at is not None:
             raise ProblemsError([Problem(f"the user {name!r} is disabled", key="name", code="user.disabled")])
-        held = [g for g in _grants(tx.session, ledger.area_id, [user.id])]
+        held = [g for g in active_grants(tx.session, ledger.area_id, [user.id])]
         if any(g.role == role.value and g.municipality == municipality for g in held):
             raise ProblemsError([Problem(f"the user {name!r} has the role {role.value} already"
                                          + (f" for {municipality}" if municipality else ""), key="role",
@@ -443,12 +443,12 @@ def grant_role(ledger: Ledger, name: str, role: str | Role, municipality: str | 
                 raise ProblemsError([Problem(f"the user {name!r} is a member for {other} already; a member acts "
                                              "for one municipality (revoke that first)", key="municipality",
                                              code="role.one-municipality")])
-            _check_municipality(tx.session, municipality)
+            check_municipality(tx.session, municipality)
         tx.session.add(RoleGrant(user_id=user.id, role=role.value, municipality=municipality, granted_at=now(),
                                  granted_by=ledger.actor))
         tx.session.flush()
         tx.audit("user.role.grant", name, {"role": role.value, "municipality": municipality}, reason)
-        return _user_view(user, _grants(tx.session, ledger.area_id, [user.id]))
+        return user_view(user, active_grants(tx.session, ledger.area_id, [user.id]))
 
 
 def revoke_role(ledger: Ledger, name: str, role: str | Role, municipality: str | None = None, *,
@@ -459,7 +459,7 @@ def revoke_role(ledger: Ledger, name: str, role: str | Role, municipality: str |
         _raise(role_problems(role, municipality))
     with ledger.write() as tx:
         user = _user(tx.session, name)
-        held = [g for g in _grants(tx.session, ledger.area_id, [user.id])
+        held = [g for g in active_grants(tx.session, ledger.area_id, [user.id])
                 if g.role == role.value and (municipality is None or g.municipality == municipality)]
         if not held:
             raise ProblemsError([Problem(f"the user {name!r} has no role {role.value}"
@@ -470,7 +470,7 @@ def revoke_role(ledger: Ledger, name: str, role: str | Role, municipality: str |
             grant.revoked_at = at
         tx.session.flush()
         tx.audit("user.role.revoke", name, {"role": role.value, "municipality": held[0].municipality}, reason)
-        return _user_view(user, _grants(tx.session, ledger.area_id, [user.id]))
+        return user_view(user, active_grants(tx.session, ledger.area_id, [user.id]))
 
 
 def disable_user(ledger: Ledger, name: str, *, reason: str = "") -> UserView:
@@ -486,19 +486,19 @@ def disable_user(ledger: Ledger, name: str, *, reason: str = "") -> UserView:
         ended = _revoke_sessions(tx.session, user.id, at)
         tx.session.flush()
         tx.audit("user.disable", name, {"sessions_ended": ended}, reason)
-        return _user_view(user, _grants(tx.session, ledger.area_id, [user.id]))
+        return user_view(user, active_grants(tx.session, ledger.area_id, [user.id]))
 
 
 def list_users(ledger: Ledger, *, area_only: bool = False) -> list[UserView]:
     """The users, by name, each with their roles in the ledger's area. `area_only`: only those
     with a role in it (what an area's admin may see of a database that serves several)."""
     with ledger.read() as session:
-        grants = _grants(session, ledger.area_id)
+        grants = active_grants(session, ledger.area_id)
         users = list(session.scalars(select(User).order_by(User.name)))
         if area_only:
             holders = {g.user_id for g in grants}
             users = [u for u in users if u.id in holders]
-        return [_user_view(u, grants) for u in users]
+        return [user_view(u, grants) for u in users]
 
 
 # --------------------------------------------------------------------------
@@ -572,7 +572,7 @@ def login(ledger: Ledger, name: str, password: str, address: str, *, at: dt.date
             tx.session.add(UserSession(token_hash=token_hash(token), user_id=user.id, created_at=at,
                                        expires_at=expires))
             tx.session.flush()
-            view = _user_view(user, _grants(tx.session, ledger.area_id, [user.id]))
+            view = user_view(user, active_grants(tx.session, ledger.area_id, [user.id]))
     if wait is not None:
         raise _refuse_login(tried, address, "rate-limited", wait)
     if not ok:
@@ -612,7 +612,7 @@ def session_user(ledger: Ledger, token: str) -> UserView | None:
         user = _session_user(session, token)
         if user is None:
             return None
-        return _user_view(user, _grants(session, ledger.area_id, [user.id]) if ledger.area_id is not None else [])
+        return user_view(user, active_grants(session, ledger.area_id, [user.id]) if ledger.area_id is not None else [])
 
 
 def principal_for_token(ledger: Ledger, token: str) -> Principal | None:
@@ -622,7 +622,7 @@ def principal_for_token(ledger: Ledger, token: str) -> Principal | None:
         user = _session_user(session, token)
         if user is None:
             return None
-        grants = _grants(session, ledger.area_id, [user.id])
+        grants = active_grants(session, ledger.area_id, [user.id])
         if not grants:
             return None
         return Principal(kind="user", name=user.name, area_id=ledger.area_id, area_code=ledger.area_code,
@@ -656,7 +656,7 @@ def create_api_key(ledger: Ledger, name: str, role: str | Role, scopes: list[str
     secret = secrets.token_urlsafe(32)
     with ledger.write() as tx:
         if role is Role.MEMBER:
-            _check_municipality(tx.session, municipality)
+            check_municipality(tx.session, municipality)
         prefix = secrets.token_hex(KEY_PREFIX_HEX // 2)  # 48 bits: two keys with one prefix, all but never
         key = ApiKey(prefix=prefix, secret_hash=_secret_hash(secret), name=name, role=role.value,
                      municipality=municipality, scopes=scopes, created_at=at, created_by=ledger.actor,
@@ -738,7 +738,7 @@ def set_language(ledger: Ledger, name: str, lang: str) -> UserView:
         user = _user(tx.session, name)
         user.language = lang
         tx.session.flush()
-        return _user_view(user, _grants(tx.session, ledger.area_id, [user.id]) if ledger.area_id is not None else [])
+        return user_view(user, active_grants(tx.session, ledger.area_id, [user.id]) if ledger.area_id is not None else [])
 
 
 def logout_everywhere(ledger: Ledger, token: str) -> int:
@@ -765,4 +765,5 @@ def session_expiry(ledger: Ledger, token: str) -> dt.datetime | None:
                                      .where(UserSession.token_hash == token_hash(token))))
 
 
-__all__ += ["logout_everywhere", "session_expiry", "set_language"]
+__all__ += ["logout_everywhere", "session_expiry", "set_language",
+            "active_grants", "check_municipality", "user_view"]

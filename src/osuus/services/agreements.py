@@ -13,13 +13,14 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from osuus.agreement import read_stored
 from osuus.agreement.checks import accepted_ids
 from osuus.agreement.load import parse_agreement, read_file
 from osuus.agreement.model import Agreement, Municipality
-from osuus.engine import allocate
+from osuus.engine import Allocation, allocate
 from osuus.problems import Problem, ProblemsError
 from osuus.services.ledger import Ledger, now
 from osuus.services.views import AgreementView
@@ -138,3 +139,38 @@ def add_agreement(ledger: Ledger, path: Path) -> AgreementAdded:
 def list_agreements(ledger: Ledger) -> list[AgreementView]:
     with ledger.read() as session:
         return [view_of(v) for v in queries.all_versions(session)]
+
+
+def agreement_hash(ledger: Ledger, year: int) -> str:
+    """The SHA-256 of the agreement in force for `year` (its newest revision); "" when none is
+    stored. What a document's master data comes from, for its ETag."""
+    with ledger.read() as session:
+        version = queries.agreement_version(session, year)
+        return version.content_hash if version is not None else ""
+
+
+def revision_allocation(ledger: Ledger, year: int, revision: int) -> Allocation | None:
+    """The allocation of one stored revision of a year's agreement (the use cases read the
+    newest; a revision is what a comparison and an older revision's page need); None when that
+    revision is not stored."""
+    with ledger.read() as session:
+        version = session.scalar(select(AgreementVersion).where(AgreementVersion.year == year,
+                                                                AgreementVersion.revision == revision))
+        if version is None:
+            return None
+        agreement = agreement_of(version)
+    allocation = allocate(agreement)
+    if allocation.problems:
+        raise ProblemsError(allocation.problems)
+    return allocation
+
+
+def agreement_years(ledger: Ledger, member: str | None = None) -> list[int]:
+    """The years with a stored agreement, newest first; with `member`, those whose agreement has
+    that municipality among its parties."""
+    with ledger.read() as session:
+        agreements = Agreements(session)
+        years = sorted(agreements.years(), reverse=True)
+        if member is None:
+            return years
+        return [y for y in years if (a := agreements.of_year(y)) is not None and a.by_code(member) is not None]

@@ -30,8 +30,9 @@ import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from osuus.calendar import Period
@@ -51,14 +52,19 @@ from osuus.services.invoicing import (
     reason_problems,
     run_content,
     unnumbered_views,
+    views,
 )
 from osuus.services.ledger import ENV_SELF_APPROVAL, Ledger, now
 from osuus.services.views import InvoiceView
 from osuus.store import queries
 from osuus.store.tables import Draft
 
-__all__ = ["ENV_SELF_APPROVAL", "Approved", "DraftView", "Rejected", "approve", "draft_id_of", "list_drafts",
-           "prepare_credit", "prepare_run", "recompute_draft", "reject", "self_approval", "show_draft"]
+if TYPE_CHECKING:
+    from osuus.documents.model import InvoiceDocument
+
+__all__ = ["ENV_SELF_APPROVAL", "Approved", "DraftHead", "DraftView", "Rejected", "approve", "draft_heads", "draft_id_of",
+           "issued_documents", "issued_of", "list_drafts", "prepare_credit", "prepare_run", "recompute_draft", "reject",
+           "self_approval", "show_draft"]
 
 INVOICE_RUN, CREDIT_NOTE = "invoice_run", "credit_note"
 
@@ -345,6 +351,78 @@ def list_drafts(ledger: Ledger, *, approved: bool = False) -> list[DraftView]:
 def show_draft(ledger: Ledger, draft_id: int) -> DraftView:
     with ledger.read() as session:
         return _view(_draft(session, draft_id))
+
+
+@dataclass(frozen=True)
+class DraftHead:
+    """What a list shows of a draft: without its documents, which are most of its weight."""
+
+    id: int
+    kind: str
+    subject: str
+    status: str
+    prepared_by: str
+    prepared_at: dt.datetime
+    approved_by: str | None
+    approved_at: dt.datetime | None
+    total: Decimal
+    documents: int
+
+    @property
+    def is_run(self) -> bool:
+        return self.kind == INVOICE_RUN
+
+
+def draft_heads(ledger: Ledger, *, kind: str | None = None, subject: str | None = None,
+                open_only: bool = False) -> list[DraftHead]:
+    """The drafts, oldest first, as heads: their totals and document counts read inside the
+    database from the content's JSON (`list_drafts` reads every document of every draft, which a
+    year of runs makes too slow for a list)."""
+    with ledger.read() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            count = func.json_array_length(Draft.content["invoices"])
+        else:
+            count = func.json_array_length(Draft.content, "$.invoices")
+        query = select(Draft.id, Draft.kind, Draft.subject, Draft.status, Draft.prepared_by, Draft.prepared_at,
+                       Draft.approved_by, Draft.approved_at, Draft.content["total"].as_string(), count)
+        if kind is not None:
+            query = query.where(Draft.kind == kind)
+        if subject is not None:
+            query = query.where(Draft.subject == subject)
+        if open_only:
+            query = query.where(Draft.status == "draft")
+        rows = session.execute(query.order_by(Draft.id)).all()
+    return [DraftHead(*row[:5], _at(row[5]), row[6], _at(row[7]), Decimal(row[8]), int(row[9] or 0))
+            for row in rows]
+
+
+def _issued_rows(session: Session, draft: DraftView) -> list:
+    """The rows an approved draft issued: the invoices of its run, or its credit note."""
+    if draft.status != "approved":
+        return []
+    if draft.is_run:
+        run = queries.run_of(session, draft.period)
+        return queries.invoices_of_run(session, run.id) if run is not None else []
+    credited = queries.invoice_by_number(session, draft.credited)
+    note = queries.credit_note_of(session, credited.id) if credited is not None else None
+    return [note] if note is not None else []
+
+
+def issued_of(ledger: Ledger, draft: DraftView, *, lines: bool = False) -> list[InvoiceView]:
+    """What an approved draft issued (nothing while it is open), without the lines' explanations;
+    `lines` False: without lines at all."""
+    with ledger.read() as session:
+        return views(session, _issued_rows(session, draft), explanations=False, lines=lines)
+
+
+def issued_documents(ledger: Ledger, draft: DraftView, *, einvoice: bool = False) -> list[tuple[InvoiceView, InvoiceDocument]]:
+    """What an approved draft issued, each with its document (osuus.documents.model; `einvoice`:
+    with what an e-invoice needs besides), read in one transaction."""
+    from osuus.services.documents import invoice_documents
+
+    with ledger.read() as session:
+        invoices = views(session, _issued_rows(session, draft), explanations=False)
+        return list(zip(invoices, invoice_documents(session, invoices, einvoice=einvoice)))
 
 
 def draft_id_of(ledger: Ledger, text: str) -> int:

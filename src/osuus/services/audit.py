@@ -110,13 +110,55 @@ class AuditPage:
     total: int
 
 
-def audit_entries(ledger: Ledger, *, offset: int = 0, limit: int = 50) -> AuditPage:
-    """The records of the ledger's area, newest first: `limit` of them after the `offset` newest."""
+def audit_entries(ledger: Ledger, *, offset: int = 0, limit: int = 50, action: str = "", actor: str = "",
+                  subject: str = "", since: dt.datetime | None = None,
+                  before: dt.datetime | None = None) -> AuditPage:
+    """The records of the ledger's area, newest first: `limit` of them after the `offset` newest,
+    and how many there are in all. Given filters narrow both: the action and the actor exactly,
+    `subject` as a part of the subject in any case, `since` and `before` the record's time."""
+    r = AuditRecord
+    where = []
+    if action:
+        where.append(r.action == action)
+    if actor:
+        where.append(r.actor == actor)
+    if subject:
+        where.append(r.subject.icontains(subject, autoescape=True))
+    if since is not None:
+        where.append(r.at >= since)
+    if before is not None:
+        where.append(r.at < before)
     with ledger.read() as session:
-        total = session.scalar(select(func.count()).select_from(AuditRecord)) or 0
-        rows = session.scalars(select(AuditRecord).order_by(AuditRecord.id.desc()).offset(offset).limit(limit))
-        return AuditPage(tuple(AuditEntry(r.id, r.at, r.actor, r.action, r.subject, r.reason, r.hash) for r in rows),
-                         total)
+        total = session.scalar(select(func.count()).select_from(r).where(*where)) or 0
+        rows = session.execute(select(r.id, r.at, r.actor, r.action, r.subject, r.reason, r.hash).where(*where)
+                               .order_by(r.id.desc()).offset(offset).limit(limit)).all()
+        return AuditPage(tuple(AuditEntry(*row) for row in rows), total)
+
+
+def audit_choices(ledger: Ledger) -> tuple[list[str], list[str]]:
+    """The actions and the actors the area's log holds, each sorted (what a filter can ask for)."""
+    with ledger.read() as session:
+        actions = sorted(session.scalars(select(AuditRecord.action).distinct()))
+        actors = sorted(session.scalars(select(AuditRecord.actor).distinct()))
+    return actions, actors
+
+
+@dataclass(frozen=True)
+class AuditRecordView(AuditEntry):
+    """One record of the log whole: what it wrote (`details`) and the hash it is chained to."""
+
+    details: dict
+    prev_hash: str
+
+
+def audit_record(ledger: Ledger, sequence: int) -> AuditRecordView | None:
+    """One record of the area's log; None when the area has none of that number."""
+    with ledger.read() as session:
+        row = session.scalars(select(AuditRecord).where(AuditRecord.id == sequence)).one_or_none()
+        if row is None:
+            return None
+        return AuditRecordView(row.id, row.at, row.actor, row.action, row.subject, row.reason, row.hash,
+                               dict(row.details or {}), row.prev_hash)
 
 
 def newest(ledger: Ledger, limit: int = 50) -> list[AuditEntry]:
@@ -239,5 +281,5 @@ def _named(session: Session, findings: list[Finding]) -> list[Finding]:
     return out
 
 
-__all__ = ["AuditEntry", "AuditPage", "Checkpoint", "Finding", "Verification", "audit_entries", "checkpoint", "head",
-           "newest", "read_checkpoint", "verify"]
+__all__ = ["AuditEntry", "AuditPage", "AuditRecordView", "Checkpoint", "Finding", "Verification", "audit_choices",
+           "audit_entries", "audit_record", "checkpoint", "head", "newest", "read_checkpoint", "verify"]

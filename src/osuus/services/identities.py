@@ -35,8 +35,8 @@ from osuus.access import Role
 from osuus.privacy import mask_personal_codes
 from osuus.problems import Problem, ProblemsError
 from osuus.services.accounts import (LANGUAGES, SESSION_LIFETIME, REFUSED, LoginRefused, UserView,
-                                     _check_municipality, _grants, _user_view, name_problems, role_problems,
-                                     token_hash)
+                                     active_grants, check_municipality, name_problems, role_problems, token_hash,
+                                     user_view)
 from osuus.services.ledger import Ledger, now
 from osuus.store.tables import RoleGrant, User, UserSession
 
@@ -137,7 +137,7 @@ def sign_in_external(ledger: Ledger, identity: ExternalIdentity, *, at: dt.datet
         elif display_name and user.display_name != display_name:
             user.display_name = display_name
             details["display_name"] = display_name
-        held = _grants(session, ledger.area_id, [user.id])
+        held = active_grants(session, ledger.area_id, [user.id])
         revoked = []
         for grant in held:  # what this provider granted and its mapping no longer gives
             if grant.granted_by == ledger.actor and (Role(grant.role), grant.municipality) not in wanted:
@@ -155,7 +155,7 @@ def sign_in_external(ledger: Ledger, identity: ExternalIdentity, *, at: dt.datet
                         f"the user {name!r} is a member for {other} already (granted by hand); the provider "
                         f"{identity.provider!r} would make them a member for {municipality}", key="roles",
                         code="role.one-municipality")])
-                _check_municipality(session, municipality)
+                check_municipality(session, municipality)
             session.add(RoleGrant(user_id=user.id, role=role.value, municipality=municipality, granted_at=at,
                                   granted_by=ledger.actor))
             granted.append((role, municipality))
@@ -167,5 +167,5 @@ def sign_in_external(ledger: Ledger, identity: ExternalIdentity, *, at: dt.datet
             details["revoked"] = [{"role": r.value, "municipality": m} for r, m in revoked]
         if created or len(details) > 1:
             tx.audit("user.add" if created else "user.external", name, details)
-        view = _user_view(user, _grants(session, ledger.area_id, [user.id]))
+        view = user_view(user, active_grants(session, ledger.area_id, [user.id]))
     return ExternalSignIn(token, expires, view, created, tuple(granted), tuple(revoked))

@@ -16,8 +16,10 @@ year's actual costs and its funding (docs/import-formats.md).
 
 from __future__ import annotations
 
+import datetime as dt
 import decimal
 import hashlib
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Callable, Iterable
@@ -312,4 +314,65 @@ def import_costs(ledger: Ledger, path: Path) -> ImportResult:
     return _import_rows(ledger, "costs", path, parse_costs, store)
 
 
-__all__ = ["ImportResult", "import_costs", "import_counts", "import_events", "Iterable"]
+# --------------------------------------------------------------------------
+# what is imported so far
+# --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ImportedYear:
+    """A year's rows in the ledger: service events, reference counts (of the year they
+    describe: a count of 31 December serves the year after) and rows of actual costs."""
+
+    year: int
+    events: int
+    counts: int
+    costs: int
+
+
+@dataclass(frozen=True)
+class ImportedFile:
+    kind: str  # events | counts | costs
+    file: str
+    rows: int
+    added: int
+    at: dt.datetime
+    by: str
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    years: tuple[ImportedYear, ...]  # newest first
+    files: tuple[ImportedFile, ...]  # the files imported last, newest first
+
+
+def import_summary(ledger: Ledger, *, recent: int = 20) -> ImportSummary:
+    """What the ledger holds so far, per year, and the `recent` files imported last."""
+    years: dict[int, dict[str, int]] = {}
+
+    def add(year: int, kind: str, count: int) -> None:
+        row = years.setdefault(year, {"events": 0, "counts": 0, "costs": 0})
+        row[kind] += count
+
+    with ledger.read() as session:
+        for year, count in session.execute(select(ServiceEvent.year, func.count()).group_by(ServiceEvent.year)):
+            add(year, "events", count)
+        for date, count in session.execute(select(ReferenceCount.date, func.count()).group_by(ReferenceCount.date)):
+            add(date.year + 1 if (date.month, date.day) == (12, 31) else date.year, "counts", count)
+        for year, count in session.execute(select(ActualCostRow.year, func.count()).group_by(ActualCostRow.year)):
+            add(year, "costs", count)
+        batches = session.execute(
+            select(ImportBatch.kind, ImportBatch.file_name, ImportBatch.rows, ImportBatch.added_rows,
+                   ImportBatch.imported_at, ImportBatch.imported_by)
+            .order_by(ImportBatch.imported_at.desc(), ImportBatch.id.desc()).limit(recent)).all()
+    return ImportSummary(tuple(ImportedYear(y, **counts) for y, counts in sorted(years.items(), reverse=True)),
+                         tuple(ImportedFile(b.kind, b.file_name, b.rows, b.added_rows, _aware(b.imported_at),
+                                            b.imported_by) for b in batches))
+
+
+def _aware(at: dt.datetime) -> dt.datetime:
+    """SQLite hands stored UTC times back naive."""
+    return at.replace(tzinfo=dt.timezone.utc) if at.tzinfo is None else at
+
+
+__all__ = ["ImportResult", "ImportSummary", "ImportedFile", "ImportedYear", "import_costs", "import_counts",
+           "import_events", "import_summary", "Iterable"]

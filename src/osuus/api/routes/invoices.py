@@ -86,16 +86,15 @@ def list_(request: Request, response: Response, ctx: Context = Depends(READ), as
     return page(request, response, summaries, found.total, ask)
 
 
-def _tag(ctx: Context, invoice, *parts, weak: bool = False) -> str:
+def document_tag(ctx: Context, invoice, *parts, weak: bool = False) -> str:
     """The ETag of a document of `invoice`: its content (the view, as issued), the agreement
-    revision its master data comes from, and what is made of them (`parts`)."""
+    revision its master data comes from, and what is made of them (`parts`). The web app's
+    documents are cached by the same tags."""
     agreement_hash = ""
     if invoice.agreement_year is not None:
-        from osuus.services.agreements import Agreements
+        from osuus.services.agreements import agreement_hash as hash_of
 
-        with ctx.reader.read() as session:
-            version = Agreements(session).version(invoice.agreement_year)
-            agreement_hash = version.content_hash if version is not None else ""
+        agreement_hash = hash_of(ctx.reader, invoice.agreement_year)
     return etags.tag(repr(invoice), agreement_hash, *parts, weak=weak)
 
 
@@ -132,7 +131,7 @@ def pdf(number: str, request: Request, ctx: Context = Depends(READ), lang: str |
 
     invoice = invoice_view(ctx, number)
     language = lang or ctx.lang
-    etag = _tag(ctx, invoice, "pdf", language)
+    etag = document_tag(ctx, invoice, "pdf", language)
     return _bytes(request, etag, "application/pdf", f"{number}.pdf",
                   lambda: invoice_pdf(_document(ctx, invoice), language))
 
@@ -145,7 +144,7 @@ def finvoice(number: str, request: Request, ctx: Context = Depends(READ)) -> Res
     from osuus.einvoice.finvoice import finvoice_xml
 
     invoice = invoice_view(ctx, number)
-    etag = _tag(ctx, invoice, "finvoice", weak=True)
+    etag = document_tag(ctx, invoice, "finvoice", weak=True)
     return _bytes(request, etag, "application/xml", f"{number}.finvoice.xml",
                   lambda: finvoice_xml(_document(ctx, invoice, einvoice=True)))
 
@@ -159,7 +158,7 @@ def peppol(number: str, request: Request, ctx: Context = Depends(READ)) -> Respo
     from osuus.render.pdf.letters import invoice_pdf
 
     invoice = invoice_view(ctx, number)
-    etag = _tag(ctx, invoice, "peppol")
+    etag = document_tag(ctx, invoice, "peppol")
 
     def make() -> bytes:
         doc = _document(ctx, invoice, einvoice=True)
@@ -173,7 +172,7 @@ def peppol(number: str, request: Request, ctx: Context = Depends(READ)) -> Respo
             summary="An invoice or credit note, with its lines")
 def show(number: str, request: Request, response: Response, ctx: Context = Depends(READ)):
     invoice = invoice_view(ctx, number)
-    etag = _tag(ctx, invoice, "json", ctx.lang)
+    etag = document_tag(ctx, invoice, "json", ctx.lang)
     if etags.matches(request, etag):
         return etags.not_modified(etag, etags.PRIVATE)
     response.headers["ETag"] = etag

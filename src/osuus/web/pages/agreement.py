@@ -60,28 +60,6 @@ def _all_versions(reader) -> list:
     return list_agreements(reader)
 
 
-def _allocation_of(reader, year: int, revision: int):
-    """The allocation of one stored revision (the use cases read the newest; a revision is what
-    the comparison and an older revision's page need)."""
-    from sqlalchemy import select
-
-    from osuus.engine import allocate
-    from osuus.problems import ProblemsError
-    from osuus.services.agreements import agreement_of
-    from osuus.store.tables import AgreementVersion
-
-    with reader.read() as session:
-        version = session.scalar(select(AgreementVersion).where(AgreementVersion.year == year,
-                                                                AgreementVersion.revision == revision))
-        if version is None:
-            return None
-        agreement = agreement_of(version)
-    allocation = allocate(agreement)
-    if allocation.problems:
-        raise ProblemsError(allocation.problems)
-    return allocation
-
-
 def _year(year: int) -> int:
     if not FIRST_YEAR <= year <= LAST_YEAR:
         raise PageError(404, "web.error.not_found")
@@ -98,12 +76,14 @@ def _revision(text: str | None, versions) -> int:
 
 
 def load(reader, year: int, revision: str | None = None) -> Stored:
+    from osuus.services.agreements import revision_allocation
+
     versions = tuple(v for v in _all_versions(reader) if v.year == year)
     if not versions:
         raise PageError(404, "web.error.not_found")
     number = _revision(revision, versions)
     shown = next(v for v in versions if v.revision == number)
-    return Stored(versions, shown, _allocation_of(reader, year, number))
+    return Stored(versions, shown, revision_allocation(reader, year, number))
 
 
 # --- the tables ----------------------------------------------------------------------------------
@@ -450,13 +430,15 @@ def agreement_explain(year: int, request: Request, municipality: str = "", figur
 @router.get("/areas/{area}/agreement/{year}/compare")
 def agreement_compare(year: int, request: Request, a: str = "", b: str = "", p: Page = Depends(READ)):
     """Two revisions of a year side by side: each municipality's payment in both, and the difference."""
+    from osuus.services.agreements import revision_allocation
+
     stored = load(p.reader, _year(year))
     if len(stored.versions) < 2:
         raise PageError(404, "web.error.not_found")
     first = _revision(a or str(stored.versions[-2].revision), stored.versions)
     second = _revision(b or str(stored.versions[-1].revision), stored.versions)
-    left = _allocation_of(p.reader, year, first)
-    right = _allocation_of(p.reader, year, second)
+    left = revision_allocation(p.reader, year, first)
+    right = revision_allocation(p.reader, year, second)
     views = {v.revision: v for v in stored.versions}
     return p.render("agreement/compare.html", stored=stored, a=views[first], b=views[second],
                     tables=comparison(p, left, right), same=first == second)

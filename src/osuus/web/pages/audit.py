@@ -3,9 +3,8 @@ actor, subject, a range of days); each record's details; and the verification of
 against the log (`osuus audit verify`), whose every finding is listed.
 
 The filters are a GET form, so a filtered list is an address to keep or send. Days are days
-in Finland (Europe/Helsinki), as the times shown are. The records' own queries are here, not
-in osuus.services.audit, because only this page filters them (`search`, `choices`, `record`
-read through the ledger's read transaction, in the reader's area alone).
+in Finland (Europe/Helsinki), as the times shown are. The records are read by
+osuus.services.audit (`audit_entries`, `audit_choices`, `audit_record`), in the reader's area alone.
 """
 
 from __future__ import annotations
@@ -62,63 +61,13 @@ def _start_of(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(0), HELSINKI).astimezone(dt.timezone.utc)
 
 
-def _conditions(f: Filters) -> list:
-    from osuus.store.tables import AuditRecord as R
+def search(ledger, f: Filters, *, offset: int = 0, limit: int = PER_PAGE):
+    """The records that match the filters, newest first (an AuditPage): days in Finland."""
+    from osuus.services.audit import audit_entries
 
-    where = []
-    if f.action:
-        where.append(R.action == f.action)
-    if f.actor:
-        where.append(R.actor == f.actor)
-    if f.subject:
-        where.append(R.subject.icontains(f.subject, autoescape=True))
-    if f.since:
-        where.append(R.at >= _start_of(f.since))
-    if f.until:
-        where.append(R.at < _start_of(f.until + dt.timedelta(days=1)))
-    return where
-
-
-def search(ledger, f: Filters, *, offset: int = 0, limit: int = PER_PAGE) -> tuple[list, int]:
-    """The records of the ledger's area that match, newest first: `limit` after the `offset`
-    newest, and how many match in all."""
-    from sqlalchemy import func, select
-
-    from osuus.services.audit import AuditEntry
-    from osuus.store.tables import AuditRecord as R
-
-    where = _conditions(f)
-    with ledger.read() as session:
-        total = session.scalar(select(func.count()).select_from(R).where(*where)) or 0
-        rows = session.execute(select(R.id, R.at, R.actor, R.action, R.subject, R.reason, R.hash).where(*where)
-                               .order_by(R.id.desc()).offset(offset).limit(limit)).all()
-        return [AuditEntry(*row) for row in rows], total
-
-
-def choices(ledger) -> tuple[list[str], list[str]]:
-    """The actions and the actors the area's log holds (for the filters' lists)."""
-    from sqlalchemy import select
-
-    from osuus.store.tables import AuditRecord as R
-
-    with ledger.read() as session:
-        actions = sorted(session.scalars(select(R.action).distinct()))
-        actors = sorted(session.scalars(select(R.actor).distinct()))
-    return actions, actors
-
-
-def record(ledger, sequence: int) -> dict | None:
-    """One record of the area's log, whole; None when the area has none of that number."""
-    from sqlalchemy import select
-
-    from osuus.store.tables import AuditRecord as R
-
-    with ledger.read() as session:
-        row = session.scalars(select(R).where(R.id == sequence)).one_or_none()
-        if row is None:
-            return None
-        return {"id": row.id, "at": row.at, "actor": row.actor, "action": row.action, "subject": row.subject,
-                "reason": row.reason, "details": dict(row.details or {}), "hash": row.hash, "prev_hash": row.prev_hash}
+    return audit_entries(ledger, offset=offset, limit=limit, action=f.action, actor=f.actor, subject=f.subject,
+                         since=_start_of(f.since) if f.since else None,
+                         before=_start_of(f.until + dt.timedelta(days=1)) if f.until else None)
 
 
 # --------------------------------------------------------------------------
@@ -186,12 +135,14 @@ def _page_number(text: str | None) -> int:
 
 @router.get("/areas/{area}/audit")
 def audit_log(request: Request, p: Page = Depends(READ)):
+    from osuus.services.audit import audit_choices
     from osuus.web.pages.home import local_time
 
     f, asked, errors = _filters(p, request.query_params)
     number = _page_number(request.query_params.get("page"))
-    actions, actors = choices(p.reader)
-    entries, total = ([], 0) if errors else search(p.reader, f, offset=(number - 1) * PER_PAGE, limit=PER_PAGE)
+    actions, actors = audit_choices(p.reader)
+    found = None if errors else search(p.reader, f, offset=(number - 1) * PER_PAGE, limit=PER_PAGE)
+    entries, total = (found.entries, found.total) if found is not None else ((), 0)
     rows = [{"id": e.id, "url": p.url(f"audit/{e.id}"), "at": local_time(p, e.at), "actor": e.actor,
              "action": action_words(p, e.action), "code": e.action, "subject": e.subject, "reason": e.reason}
             for e in entries]
@@ -250,12 +201,13 @@ def _verify(p: Page, text: str):
 
 @router.get("/areas/{area}/audit/{sequence}")
 def audit_record(sequence: int, p: Page = Depends(READ)):
+    from osuus.services.audit import audit_record
     from osuus.web.pages.home import local_time
 
-    found = record(p.reader, sequence) if 0 < sequence < 2**62 else None
+    found = audit_record(p.reader, sequence) if 0 < sequence < 2**62 else None
     if found is None:
         raise PageError(404, "web.error.not_found")
-    plain, via, written = detail_rows(p, found["details"])
-    return p.render("audit/record.html", record=found, at=local_time(p, found["at"]),
-                    action=action_words(p, found["action"]), details=plain, via=via, written=written,
+    plain, via, written = detail_rows(p, found.details)
+    return p.render("audit/record.html", record=found, at=local_time(p, found.at),
+                    action=action_words(p, found.action), details=plain, via=via, written=written,
                     back_url=p.url("audit"))

@@ -253,35 +253,6 @@ def _has_role(request: Request, area: str, token: str | None) -> bool:
     return principal is not None and bool(principal.roles)
 
 
-def save_feedback(request: Request, message: str, contact: str, area: str, lang: str) -> int:
-    """Store a feedback message; its id. A personal identity code typed into it is masked (no
-    personal data is asked for, and none such is kept). Not a change of any area's ledger, so no
-    audit record (as a sign-in attempt has none)."""
-    from osuus.privacy import mask_personal_codes
-    from osuus.store.tables import AccessibilityFeedback
-
-    with request.app.state.ledgers.base().outside_areas() as session:
-        row = AccessibilityFeedback(at=dt.datetime.now(dt.timezone.utc), area_code=area or None,
-                                    message=mask_personal_codes(message), contact=mask_personal_codes(contact) or None,
-                                    language=lang)
-        session.add(row)
-        session.flush()
-        return row.id
-
-
-def list_feedback(ledger, area: str, *, limit: int = 200) -> list[dict]:
-    """The feedback sent from inside `area` and that sent from outside any area, newest first."""
-    from sqlalchemy import or_, select
-
-    from osuus.store.tables import AccessibilityFeedback as F
-
-    with ledger.read() as session:
-        rows = session.scalars(select(F).where(or_(F.area_code == area, F.area_code.is_(None)))
-                               .order_by(F.id.desc()).limit(limit))
-        return [{"id": r.id, "at": aware(r.at), "area": r.area_code or "", "message": r.message,
-                 "contact": r.contact or "", "language": r.language} for r in rows]
-
-
 def _statement(p: Page, status: int = 200, *, errors=(), message: str = "", contact: str = "", area: str = "",
                sent: bool = False):
     return p.render("accessibility.html", status=status, sent=sent, errors=list(errors), message=message,
@@ -297,6 +268,8 @@ async def accessibility(request: Request, p: Page = Depends(public_page)):
 
 @router.post("/accessibility")
 async def accessibility_feedback(request: Request, p: Page = Depends(public_page)):
+    from osuus.services.feedback import save_feedback
+
     form = await request.form()
     message = str(form.get("message", "")).strip()
     contact = str(form.get("contact", "")).strip()
@@ -314,5 +287,6 @@ async def accessibility_feedback(request: Request, p: Page = Depends(public_page
     if errors:
         return _statement(p, 400, errors=errors, message=message[:MESSAGE_MAX * 2], contact=contact[:CONTACT_MAX * 2],
                           area=area)
-    await run_in_threadpool(save_feedback, request, message, contact, area, p.lang)
+    # the installation's ledger (base() may check the database's revision: in the thread too)
+    await run_in_threadpool(lambda: save_feedback(request.app.state.ledgers.base(), message, contact, area, p.lang))
     return redirect("/accessibility?sent=1#feedback")

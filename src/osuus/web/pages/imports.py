@@ -17,7 +17,6 @@ the reader's language. A reason it does not know keeps its own words.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import re
 from urllib.parse import urlencode
 
@@ -40,36 +39,12 @@ RECENT = 20  # how many of the imported files the page lists
 # --- what is imported so far ---------------------------------------------------------------------
 
 def summary(reader) -> dict:
-    """Per year: service events, reference counts (of the year they describe: a count of
-    31 December serves the year after), rows of actual costs; and the files imported last."""
-    from sqlalchemy import func, select
+    """Per year: service events, reference counts, rows of actual costs (osuus.services.imports);
+    and the files imported last."""
+    from osuus.services.imports import import_summary
 
-    from osuus.store.tables import ActualCost, ImportBatch, ReferenceCount, ServiceEvent
-
-    years: dict[int, dict[str, int]] = {}
-
-    def add(year: int, kind: str, count: int) -> None:
-        row = years.setdefault(year, {k: 0 for k in KINDS})
-        row[kind] += count
-
-    with reader.read() as session:
-        for year, count in session.execute(select(ServiceEvent.year, func.count()).group_by(ServiceEvent.year)):
-            add(year, "events", count)
-        for date, count in session.execute(select(ReferenceCount.date, func.count()).group_by(ReferenceCount.date)):
-            add(date.year + 1 if (date.month, date.day) == (12, 31) else date.year, "counts", count)
-        for year, count in session.execute(select(ActualCost.year, func.count()).group_by(ActualCost.year)):
-            add(year, "costs", count)
-        batches = session.execute(
-            select(ImportBatch.kind, ImportBatch.file_name, ImportBatch.rows, ImportBatch.added_rows,
-                   ImportBatch.imported_at, ImportBatch.imported_by)
-            .order_by(ImportBatch.imported_at.desc(), ImportBatch.id.desc()).limit(RECENT)).all()
-    return {"years": [{"year": y, **counts} for y, counts in sorted(years.items(), reverse=True)],
-            "batches": [{"kind": b.kind, "file": b.file_name, "rows": b.rows, "added": b.added_rows,
-                         "at": _aware(b.imported_at), "by": b.imported_by} for b in batches]}
-
-
-def _aware(at: dt.datetime) -> dt.datetime:
-    return at.replace(tzinfo=dt.timezone.utc) if at.tzinfo is None else at
+    found = import_summary(reader, recent=RECENT)
+    return {"years": [dataclasses.asdict(y) for y in found.years], "batches": list(found.files)}
 
 
 # --- the problems in the reader's words ----------------------------------------------------------

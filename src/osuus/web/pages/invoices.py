@@ -204,7 +204,7 @@ def _open_credit_draft(p: Page, number: str):
     """The open credit-note draft of invoice `number`, for those who see drafts."""
     if not p.may(Resource.RUNS, Action.READ):
         return None
-    from osuus.web.pages.runs import draft_heads
+    from osuus.services.approval import draft_heads
 
     return next(iter(draft_heads(p.reader, kind="credit_note", subject=number, open_only=True)), None)
 

@@ -54,24 +54,13 @@ def chart_layout(chart: dict | None) -> dict | None:
             "rows": [{"label": bar["label"], "values": [v["text"] for v in bar["values"]]} for bar in chart["bars"]]}
 
 
-def _member_years(p: Page) -> list[int]:
-    """The years of a stored agreement with the reader's municipality in it (any, for staff), newest first."""
-    from osuus.services.agreements import Agreements
-
-    with p.reader.read() as session:
-        agreements = Agreements(session)
-        years = sorted(agreements.years(), reverse=True)
-        if p.member is None:
-            return years
-        return [y for y in years if (a := agreements.of_year(y)) is not None and a.by_code(p.member) is not None]
-
-
 @router.get("/areas/{area}/reports")
 def reports_index(request: Request, p: Page = Depends(READ)):
     """Staff: choose a member and a year (a GET form, no script); a member: its own years."""
     from osuus.api.common import agreement_of
+    from osuus.services.agreements import agreement_years
 
-    years = _member_years(p)
+    years = agreement_years(p.reader, p.member)
     if p.member is not None:
         agreement = agreement_of(p.reader)
         name = agreement.name_of(p.member, p.lang) if agreement else p.member

@@ -10,8 +10,6 @@ not approved unseen. After approval: the issued documents, one by one and all at
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from decimal import Decimal
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -55,23 +53,6 @@ def _subject(p: Page, draft, agreement) -> str:
     return period_name(agreement, p.lang, draft.period) if draft.is_run else draft.subject
 
 
-def issued_of(p: Page, draft, *, lines: bool = False) -> list:
-    """What an approved draft issued: the invoices of its run, or its credit note."""
-    from osuus.services.invoicing import list_invoices, views
-    from osuus.store import queries
-
-    if draft.status != "approved":
-        return []
-    if draft.is_run:
-        with p.reader.read() as session:
-            run = queries.run_of(session, draft.period)
-            rows = queries.invoices_of_run(session, run.id) if run is not None else []
-            return views(session, rows, explanations=False, lines=lines)
-    credited = list_invoices(p.reader, number=draft.credited, explanations=False)
-    number = credited[0].credited_by if credited else ""
-    return list_invoices(p.reader, number=number, explanations=False) if number else []
-
-
 def _next_run(runs) -> tuple[str, str]:
     """A period to suggest drafting (the one after the newest run drafted) and its usual invoice
     date (the day after the period ends)."""
@@ -87,53 +68,6 @@ def _next_run(runs) -> tuple[str, str]:
     return following.code, (following.end + dt.timedelta(days=1)).isoformat()
 
 
-@dataclass(frozen=True)
-class DraftHead:
-    """What a list shows of a draft: without its documents, which are most of its weight."""
-
-    id: int
-    kind: str
-    subject: str
-    status: str
-    prepared_by: str
-    prepared_at: dt.datetime
-    approved_by: str | None
-    approved_at: dt.datetime | None
-    total: Decimal
-    documents: int
-
-    @property
-    def is_run(self) -> bool:
-        return self.kind == "invoice_run"
-
-
-def draft_heads(reader, *, kind: str | None = None, subject: str | None = None, open_only: bool = False
-                ) -> list[DraftHead]:
-    """The drafts, oldest first, as heads: their totals and document counts read inside the
-    database from the content's JSON (services.approval.list_drafts reads every document of
-    every draft, which a year of runs makes too slow for a list)."""
-    from sqlalchemy import func, select
-
-    from osuus.store.tables import Draft
-
-    with reader.read() as session:
-        if session.get_bind().dialect.name == "postgresql":
-            count = func.json_array_length(Draft.content["invoices"])
-        else:
-            count = func.json_array_length(Draft.content, "$.invoices")
-        query = select(Draft.id, Draft.kind, Draft.subject, Draft.status, Draft.prepared_by, Draft.prepared_at,
-                       Draft.approved_by, Draft.approved_at, Draft.content["total"].as_string(), count)
-        if kind is not None:
-            query = query.where(Draft.kind == kind)
-        if subject is not None:
-            query = query.where(Draft.subject == subject)
-        if open_only:
-            query = query.where(Draft.status == "draft")
-        rows = session.execute(query.order_by(Draft.id)).all()
-    return [DraftHead(*row[:5], _utc(row[5]), row[6], _utc(row[7]), Decimal(row[8]), int(row[9] or 0))
-            for row in rows]
-
-
 def _day(p: Page):
     """A stored time as the day it was in Finland, in the reader's format."""
     from zoneinfo import ZoneInfo
@@ -142,14 +76,10 @@ def _day(p: Page):
     return lambda at: p.fmt.date(at.astimezone(finland).date()) if at is not None else ""
 
 
-def _utc(at: dt.datetime | None) -> dt.datetime | None:
-    """SQLite gives stored UTC times back naive."""
-    return at.replace(tzinfo=dt.timezone.utc) if at is not None and at.tzinfo is None else at
-
-
 def _list(p: Page, *, status: int = 200, errors=(), period: str | None = None, date: str | None = None,
           allow_gap: bool = False, notice: str = ""):
     from osuus.calendar import Period
+    from osuus.services.approval import DraftHead, draft_heads
 
     heads = draft_heads(p.reader)
 
@@ -205,6 +135,8 @@ async def prepare(request: Request, p: Page = Depends(WRITE)):
 
 
 def _show(p: Page, draft_id: int, *, status: int = 200, errors=(), reason: str = "", notice: str = ""):
+    from osuus.services.approval import issued_of
+
     draft = _draft(p, draft_id)
     agreements = _agreements(p, draft.invoices)
     base = p.url(f"runs/{draft.id}")
@@ -221,7 +153,7 @@ def _show(p: Page, draft_id: int, *, status: int = 200, errors=(), reason: str =
                           invoice.municipality})
     first = agreements.get(draft.invoices[0].agreement_year) if draft.invoices else None
     issued = []
-    for invoice in issued_of(p, draft):
+    for invoice in issued_of(p.reader, draft):
         agreement = agreements.get(invoice.agreement_year) or first
         url = p.url(f"invoices/{invoice.number}")
         issued.append({"invoice": invoice, "url": url, "pdf": f"{url}/pdf", "finvoice": f"{url}/finvoice",
@@ -322,25 +254,24 @@ def documents_zip(draft_id: int, format: Literal["all", "pdf", "finvoice", "pepp
     import io
     import zipfile
 
-    from osuus.api.routes.invoices import DOCUMENTS, _tag
+    from osuus.api.routes.invoices import DOCUMENTS, document_tag
     from osuus.einvoice.finvoice import finvoice_xml
     from osuus.einvoice.peppol import peppol_xml
     from osuus.render.pdf.letters import invoice_pdf
-    from osuus.services.documents import invoice_documents
+    from osuus.services.approval import issued_documents
 
     draft = _draft(p, draft_id)
-    invoices = issued_of(p, draft, lines=True)
-    if not invoices:
+    pdfs, einvoices = format in ("all", "pdf"), format in ("all", "finvoice", "peppol")
+    issued = issued_documents(p.reader, draft, einvoice=einvoices)
+    if not issued:
         raise PageError(404, "web.error.not_found")
     ctx = p.api
-    pdfs, einvoices = format in ("all", "pdf"), format in ("all", "finvoice", "peppol")
-    with p.reader.read() as session:
-        docs = invoice_documents(session, invoices, einvoice=einvoices)
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        for invoice, doc in zip(invoices, docs):
+        for invoice, doc in issued:
             def pdf(lang: str):
-                return DOCUMENTS.get_or_make(p.area, _tag(ctx, invoice, "pdf", lang), lambda: invoice_pdf(doc, lang))
+                return DOCUMENTS.get_or_make(p.area, document_tag(ctx, invoice, "pdf", lang),
+                                             lambda: invoice_pdf(doc, lang))
 
             if pdfs:
                 archive.writestr(f"{invoice.number}.pdf", pdf(p.lang))
@@ -348,7 +279,7 @@ def documents_zip(draft_id: int, format: Literal["all", "pdf", "finvoice", "pepp
                 archive.writestr(f"{invoice.number}.finvoice.xml", finvoice_xml(doc))
             if format in ("all", "peppol"):
                 archive.writestr(f"{invoice.number}.peppol.xml", DOCUMENTS.get_or_make(
-                    p.area, _tag(ctx, invoice, "peppol"), lambda: peppol_xml(doc, pdf("fi"))))
+                    p.area, document_tag(ctx, invoice, "peppol"), lambda: peppol_xml(doc, pdf("fi"))))
     name = f"{draft.subject}-{format}.zip"
     return Response(out.getvalue(), media_type="application/zip",
                     headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})

@@ -370,8 +370,10 @@ def _revoke_key(p: Page, prefix: str):
 
 @router.get("/areas/{area}/users/feedback")
 def feedback(p: Page = Depends(READ)):
-    from osuus.web.pages.home import list_feedback, local_time
+    from osuus.services.feedback import list_feedback
+    from osuus.web.pages.home import local_time
 
-    rows = [{**f, "at": local_time(p, f["at"]), "language": p.t(f"web.users.feedback.language.{f['language']}")
-             if f["language"] in ("fi", "sv", "en") else f["language"]} for f in list_feedback(p.reader, p.area)]
+    rows = [{"id": f.id, "at": local_time(p, f.at), "area": f.area, "message": f.message, "contact": f.contact,
+             "language": p.t(f"web.users.feedback.language.{f.language}") if f.language in ("fi", "sv", "en")
+             else f.language} for f in list_feedback(p.reader, p.area)]
     return p.render("users/feedback.html", rows=rows)
