@@ -14,7 +14,7 @@ import time
 import httpx
 import pytest
 
-from tests.api.conftest import AKAA, AREA, NOKIA
+from tests.api.conftest import AKAA, AREA, NOKIA, PASSWORD
 from tests.web.conftest import client
 from tests.web.oidc_provider import TestProvider, s256
 
@@ -28,6 +28,8 @@ PERSON = {"sub": "akaa-person-1", "name": "Aino Akaalainen", "tid": AKAA_TENANT,
 
 def config_text(issuer: str) -> str:
     return f"""
+redirect_base = "https://testserver"
+
 [[providers]]
 name = "akaa"
 label = "Akaan kaupunki"
@@ -174,6 +176,28 @@ def test_the_provider_is_asked_with_pkce_state_and_nonce(browser, provider):
     assert asked["redirect_uri"] == "https://testserver/login/oidc/akaa/callback"
     assert len(asked["state"]) >= 32 and len(asked["nonce"]) >= 32 and asked["state"] != asked["nonce"]
     assert asked["ui_locales"] == "fi"
+
+
+def test_the_address_back_is_the_configured_one_whatever_the_host_header_says(browser, provider):
+    start = browser.get("/login/oidc/akaa", headers={"Host": "evil.example"}, follow_redirects=False)
+    assert start.status_code == 303
+    AT_PROVIDER.get(start.headers["location"])
+    asked = provider.authorize_requests[-1]
+    assert asked["redirect_uri"] == "https://testserver/login/oidc/akaa/callback"
+
+
+def test_a_sign_in_over_a_session_ends_that_session(browser, web_ledger):
+    from osuus.services import accounts
+    from osuus.services.ledger import Ledger
+
+    with Ledger(web_ledger.url, "testi", area=AREA) as ledger:
+        old = accounts.login(ledger, "akaa", PASSWORD, "testi").token
+        assert accounts.session_user(ledger, old) is not None
+    browser.cookies.set("__Host-osuus_session", old)
+    answer = sign_in(browser)
+    assert answer.status_code == 303, answer.text
+    with Ledger(web_ledger.url, "testi", area=AREA) as ledger:
+        assert accounts.session_user(ledger, old) is None  # ended, not left alive beside the new one
 
 
 def test_a_member_municipalitys_person_lands_in_the_area_as_its_member(browser, provider, web_ledger, access_log):
@@ -527,6 +551,24 @@ def test_the_configuration_is_refused_with_every_problem_at_once():
         ("providers[3].role", "oidc.no-role"),
     }
     assert all(p.file == "oidc.toml" for p in caught.value.problems)
+
+
+def test_providers_are_refused_without_the_servers_own_address():
+    """The address the provider sends people back to is never made from a request's Host header."""
+    import tomllib
+
+    from osuus.problems import ProblemsError
+    from osuus.web.oidc import Registry, parse_config
+
+    data = tomllib.loads(config_text("https://login.example.fi/akaa/v2.0").replace(
+        'redirect_base = "https://testserver"', ""))
+    with pytest.raises(ProblemsError) as caught:
+        parse_config(data, file="oidc.toml", env={SECRET_ENV: "seutu-secret"})
+    assert [(p.key, p.code) for p in caught.value.problems] == [("redirect_base", "oidc.redirect-base")]
+    config = parse_config({**data, "redirect_base": "https://osuus.example.fi/"}, env={SECRET_ENV: "s"})
+    assert config.redirect_base == "https://osuus.example.fi"
+    with pytest.raises(ValueError):
+        Registry(config.providers)
 
 
 def test_a_provider_of_the_configuration_keeps_its_secret_out_of_sight(tmp_path):

@@ -458,19 +458,22 @@ def revoke_role(ledger: Ledger, name: str, role: str | Role, municipality: str |
     if municipality is not None:
         _raise(role_problems(role, municipality))
     with ledger.write() as tx:
-        user = _user(tx.session, name)
-        held = [g for g in active_grants(tx.session, ledger.area_id, [user.id])
-                if g.role == role.value and (municipality is None or g.municipality == municipality)]
-        if not held:
-            raise ProblemsError([Problem(f"the user {name!r} has no role {role.value}"
-                                         + (f" for {municipality}" if municipality else "") + " in this area",
-                                         key="role", code="role.not-held")])
-        at = now()
-        for grant in held:
-            grant.revoked_at = at
-        tx.session.flush()
-        tx.audit("user.role.revoke", name, {"role": role.value, "municipality": held[0].municipality}, reason)
-        return user_view(user, active_grants(tx.session, ledger.area_id, [user.id]))
+        return _revoke(tx, ledger.area_id, _user(tx.session, name), role, municipality, reason)
+
+
+def _revoke(tx, area_id: int, user: User, role: Role, municipality: str | None, reason: str) -> UserView:
+    held = [g for g in active_grants(tx.session, area_id, [user.id])
+            if g.role == role.value and (municipality is None or g.municipality == municipality)]
+    if not held:
+        raise ProblemsError([Problem(f"the user {user.name!r} has no role {role.value}"
+                                     + (f" for {municipality}" if municipality else "") + " in this area",
+                                     key="role", code="role.not-held")])
+    at = now()
+    for grant in held:
+        grant.revoked_at = at
+    tx.session.flush()
+    tx.audit("user.role.revoke", user.name, {"role": role.value, "municipality": held[0].municipality}, reason)
+    return user_view(user, active_grants(tx.session, area_id, [user.id]))
 
 
 def disable_user(ledger: Ledger, name: str, *, reason: str = "") -> UserView:
@@ -490,15 +493,192 @@ def disable_user(ledger: Ledger, name: str, *, reason: str = "") -> UserView:
 
 
 def list_users(ledger: Ledger, *, area_only: bool = False) -> list[UserView]:
-    """The users, by name, each with their roles in the ledger's area. `area_only`: only those
-    with a role in it (what an area's admin may see of a database that serves several)."""
+    """The users, by name, each with their roles in the ledger's area. `area_only`: only the
+    users of the area, those who have or had a role in it (what an area's admin may see of a
+    database that serves several)."""
     with ledger.read() as session:
         grants = active_grants(session, ledger.area_id)
         users = list(session.scalars(select(User).order_by(User.name)))
         if area_only:
-            holders = {g.user_id for g in grants}
-            users = [u for u in users if u.id in holders]
+            ever = set(session.scalars(select(RoleGrant.user_id).where(RoleGrant.area_id == ledger.area_id)))
+            users = [u for u in users if u.id in ever]
         return [user_view(u, grants) for u in users]
+
+
+# --------------------------------------------------------------------------
+# an area's admin: only the users of the area (the web app's users page)
+# --------------------------------------------------------------------------
+#
+# Users are of no area and names are unique in the database, but an area's admin acts on the
+# users of their own area alone: those who have or had a role in it. A user of another area is
+# answered exactly as a name no one has (`user.unknown`, the same words), so that no admin learns
+# the names of another area's people, nor locks them out. Disabling a user in an area takes away
+# their roles there; the account itself is disabled only when no other area gives them a role.
+# (The installation's own commands, `osuus users`, act on any user: grant_role, revoke_role,
+# disable_user above.)
+
+def _unknown(name: str) -> ProblemsError:
+    return ProblemsError([Problem(f"no user is named {name!r}", key="name", code="user.unknown")])
+
+
+def _area_user(session: Session, area_id: int, name: str) -> User:
+    """The user `name` of the area (who has or had a role in it); refused as unknown otherwise,
+    in the words of a name no one has."""
+    user = session.scalar(select(User).where(User.name == name))
+    if user is None or session.scalar(select(RoleGrant.id).where(RoleGrant.user_id == user.id,
+                                                                 RoleGrant.area_id == area_id).limit(1)) is None:
+        raise _unknown(name)
+    return user
+
+
+def _other_admins(session: Session, area_id: int, user_id: int) -> int:
+    """How many users other than `user_id`, not disabled, are admins of the area. The area's admin
+    grants are locked first (on PostgreSQL; SQLite writes one at a time), so that two admins taking
+    each other's role at once cannot leave the area with none: the second waits, then counts again."""
+    session.execute(select(RoleGrant.id).where(RoleGrant.area_id == area_id, RoleGrant.role == Role.ADMIN.value,
+                                               RoleGrant.revoked_at.is_(None))
+                    .order_by(RoleGrant.id).with_for_update())
+    return len(set(session.scalars(
+        select(RoleGrant.user_id).join(User, User.id == RoleGrant.user_id)
+        .where(RoleGrant.area_id == area_id, RoleGrant.revoked_at.is_(None), RoleGrant.role == Role.ADMIN.value,
+               RoleGrant.user_id != user_id, User.disabled_at.is_(None)))))
+
+
+def _last_admin(name: str) -> ProblemsError:
+    return ProblemsError([Problem(f"{name!r} is the area's last admin: grant the role to another user first",
+                                  key="role", code="role.last-admin")])
+
+
+def _roles_elsewhere(ledger: Ledger, name: str) -> bool:
+    """Whether the user `name` holds a role in an area other than the ledger's. Each area is read
+    in its own right (on PostgreSQL row-level security shows a transaction one area's grants)."""
+    from osuus.store.areas import areas, begin_in_area
+
+    with ledger.outside_areas() as session:
+        user_id = session.scalar(select(User.id).where(User.name == name))
+        if user_id is None:
+            return False
+        for area in areas(session):
+            if area.id == ledger.area_id:
+                continue
+            begin_in_area(session, area.id)
+            if session.scalar(select(RoleGrant.id).where(RoleGrant.user_id == user_id, RoleGrant.area_id == area.id,
+                                                         RoleGrant.revoked_at.is_(None)).limit(1)) is not None:
+                return True
+    return False
+
+
+def add_area_user(ledger: Ledger, name: str, role: str | Role, municipality: str | None = None, *,
+                  display_name: str = "", password: str | None, language: str = "fi", reason: str = "") -> UserView:
+    """A new user with a role in the ledger's area, in one transaction (so a user an area's admin
+    adds is at once a user of the area, never one of no area's)."""
+    name = unicodedata.normalize("NFC", name)
+    problems = name_problems(name) + label_problems(display_name, "display_name", 200)
+    if language not in LANGUAGES:
+        problems.append(Problem(f"expected one of {', '.join(LANGUAGES)}, found {language!r}", key="language",
+                                code="user.language"))
+    if password is not None:
+        problems += password_problems(name, password)
+    role = role_of(role)
+    problems += role_problems(role, municipality)
+    _raise(problems)
+    password_hash = hash_password(password) if password is not None else None  # before the write lock
+    at = now()
+    with ledger.write() as tx:
+        taken = next((n for n in tx.session.scalars(select(User.name)) if n.casefold() == name.casefold()), None)
+        if taken is not None:
+            raise ProblemsError([Problem(f"a user named {taken!r} exists already", key="name",
+                                         code="user.exists")])
+        if role is Role.MEMBER:
+            check_municipality(tx.session, municipality)
+        user = User(name=name, display_name=display_name, password_hash=password_hash, language=language,
+                    created_at=at)
+        tx.session.add(user)
+        tx.session.flush()
+        tx.session.add(RoleGrant(user_id=user.id, role=role.value, municipality=municipality, granted_at=at,
+                                 granted_by=ledger.actor))
+        tx.session.flush()
+        tx.audit("user.add", name, {"display_name": display_name, "language": language,
+                                    "password": password is not None,
+                                    "granted": [{"role": role.value, "municipality": municipality}]}, reason)
+        return user_view(user, active_grants(tx.session, ledger.area_id, [user.id]))
+
+
+def grant_area_role(ledger: Ledger, name: str, role: str | Role, municipality: str | None = None, *,
+                    reason: str = "") -> UserView:
+    """`grant_role` by an area's admin: to a user of the area only (anyone else is unknown)."""
+    role = role_of(role)
+    _raise(role_problems(role, municipality))
+    with ledger.read() as session:
+        _area_user(session, ledger.area_id, name)
+    return grant_role(ledger, name, role, municipality, reason=reason)
+
+
+def revoke_area_role(ledger: Ledger, name: str, role: str | Role, municipality: str | None = None, *,
+                     reason: str = "") -> UserView:
+    """`revoke_role` by an area's admin: of a user of the area only; never their own admin role,
+    nor the area's last admin's (an area is never left with no one to manage its users)."""
+    role = role_of(role)
+    if municipality is not None:
+        _raise(role_problems(role, municipality))
+    with ledger.write() as tx:
+        user = _area_user(tx.session, ledger.area_id, name)
+        if role is Role.ADMIN:
+            if name == ledger.actor:
+                raise ProblemsError([Problem("an admin cannot take their own admin role away: another admin does",
+                                             key="role", code="role.own-admin")])
+            held = active_grants(tx.session, ledger.area_id, [user.id])
+            if any(g.role == Role.ADMIN.value for g in held) and not _other_admins(tx.session, ledger.area_id,
+                                                                                   user.id):
+                raise _last_admin(name)
+        return _revoke(tx, ledger.area_id, user, role, municipality, reason)
+
+
+@dataclass(frozen=True)
+class AreaRemoval:
+    """A user taken out of an area: the roles taken away, and whether the account itself was
+    disabled (it is when no other area gives the user a role)."""
+
+    user: UserView
+    revoked: tuple[RoleView, ...]
+    disabled: bool
+
+
+def disable_area_user(ledger: Ledger, name: str, *, reason: str = "") -> AreaRemoval:
+    """Disable a user in the ledger's area (an area's admin): every role of theirs in the area is
+    taken away, and the account is disabled (its sessions ended) when no other area gives them a
+    role; a user of another area is unknown. Never oneself, nor the area's last admin."""
+    if name == ledger.actor:
+        raise ProblemsError([Problem("a user cannot disable themself", key="name", code="user.self")])
+    with ledger.read() as session:
+        _area_user(session, ledger.area_id, name)  # before looking into the other areas
+    elsewhere = _roles_elsewhere(ledger, name)
+    with ledger.write() as tx:
+        user = _area_user(tx.session, ledger.area_id, name)
+        held = active_grants(tx.session, ledger.area_id, [user.id])
+        if any(g.role == Role.ADMIN.value for g in held) and not _other_admins(tx.session, ledger.area_id, user.id):
+            raise _last_admin(name)
+        disable = not elsewhere and user.disabled_at is None
+        if not held and not disable:
+            if user.disabled_at is not None:
+                raise ProblemsError([Problem(f"the user {name!r} is disabled already", key="name",
+                                             code="user.disabled")])
+            raise ProblemsError([Problem(f"the user {name!r} has no role in this area", key="name",
+                                         code="user.no-role")])
+        at = now()
+        for grant in held:
+            grant.revoked_at = at
+        revoked = [{"role": g.role, "municipality": g.municipality} for g in held]
+        if disable:
+            user.disabled_at = at
+            ended = _revoke_sessions(tx.session, user.id, at)
+            tx.session.flush()
+            tx.audit("user.disable", name, {"revoked": revoked, "sessions_ended": ended}, reason)
+        else:
+            tx.session.flush()
+            tx.audit("user.role.revoke", name, {"revoked": revoked}, reason)
+        return AreaRemoval(user_view(user, active_grants(tx.session, ledger.area_id, [user.id])),
+                           tuple(_role_view(g) for g in held), disable)
 
 
 # --------------------------------------------------------------------------
@@ -766,4 +946,5 @@ def session_expiry(ledger: Ledger, token: str) -> dt.datetime | None:
 
 
 __all__ += ["logout_everywhere", "session_expiry", "set_language",
-            "active_grants", "check_municipality", "user_view"]
+            "active_grants", "check_municipality", "user_view",
+            "AreaRemoval", "add_area_user", "grant_area_role", "revoke_area_role", "disable_area_user"]

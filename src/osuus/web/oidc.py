@@ -256,7 +256,9 @@ def _provider(entry: Any, index: int, names: set[str], env: Mapping[str, str], f
 @dataclass(frozen=True)
 class Config:
     providers: tuple[Provider, ...]
-    redirect_base: str | None = None  # this server's public address, when the request does not tell it
+    #: this server's public address (required with providers): the provider's redirect address is
+    #: made from it, never from a request's Host header, which whoever sends the request chooses
+    redirect_base: str | None = None
 
 
 def parse_config(data: Mapping[str, Any], *, file: str = "", env: Mapping[str, str] | None = None) -> Config:
@@ -267,7 +269,11 @@ def parse_config(data: Mapping[str, Any], *, file: str = "", env: Mapping[str, s
         problems.append(Problem(f"unknown key `{unknown}` (expected providers, redirect_base)", file=file,
                                 key=unknown, code="oidc.unknown-key"))
     base = data.get("redirect_base")
-    if base is not None:
+    if base is None:
+        problems.append(Problem("expected `redirect_base`, this server's public address (such as "
+                                "https://osuus.example.fi): the address the provider sends people back to is "
+                                "made from it", file=file, key="redirect_base", code="oidc.redirect-base"))
+    else:
         wrong = _url_problem(base)
         if wrong:
             problems.append(Problem(wrong, file=file, key="redirect_base", code="oidc.redirect-base"))
@@ -498,8 +504,10 @@ class Registry:
 
     def __init__(self, providers: tuple[Provider, ...] | list[Provider] = (), *, secret: str | bytes | None = None,
                  redirect_base: str | None = None):
+        if providers and not redirect_base:
+            raise ValueError("providers need redirect_base, this server's public address")
         self.providers = list(providers)
-        self.redirect_base = redirect_base
+        self.redirect_base = redirect_base.rstrip("/") if redirect_base else None
         seed = secret.encode("utf-8") if isinstance(secret, str) else secret or secrets.token_bytes(32)
         self._key = hmac.new(seed, b"osuus-oidc-flow", hashlib.sha256).digest()
         self._discovery: dict[str, tuple[dict, float]] = {}

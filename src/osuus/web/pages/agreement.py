@@ -70,7 +70,7 @@ def _revision(text: str | None, versions) -> int:
     """The revision asked for (`?revision=N`), else the newest; one not stored is not found."""
     if text is None or text == "":
         return versions[-1].revision
-    if not text.isdigit() or not any(v.revision == int(text) for v in versions):
+    if not (text.isascii() and text.isdigit()) or not any(v.revision == int(text) for v in versions):
         raise PageError(404, "web.error.not_found")
     return int(text)
 

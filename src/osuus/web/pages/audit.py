@@ -27,6 +27,12 @@ READ = page(Resource.AUDIT, Action.READ)
 PER_PAGE = 50
 #: The details a record keeps that are shown apart from the others (what was written; the request).
 CONTENT, VIA = "content", "via"
+#: The details that are counts (written in the reader's locale: 8 547) and sums of money (1 234,56 €);
+#: any other number (an id, a year, a revision) is shown as the record keeps it.
+COUNTS = frozenset({"rows", "added", "sessions_ended", "documents", "events"})
+MONEY = frozenset({"total"})
+#: The days a filter or a form takes (beyond them a date's arithmetic overflows).
+FIRST_YEAR, LAST_YEAR = 1900, 2200
 _FINNISH_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
 
 
@@ -47,12 +53,17 @@ class Filters:
 
 
 def parse_day(text: str) -> dt.date:
-    """A day as a date field sends it (2021-02-01), or as a Finn types it (1.2.2021)."""
+    """A day as a date field sends it (2021-02-01), or as a Finn types it (1.2.2021), of the years
+    FIRST_YEAR–LAST_YEAR (ValueError otherwise: 0001-01-01 in Finland is no day in UTC)."""
     text = text.strip()
     found = _FINNISH_DATE.match(text)
     if found:
-        return dt.date(int(found.group(3)), int(found.group(2)), int(found.group(1)))
-    return dt.date.fromisoformat(text)
+        day = dt.date(int(found.group(3)), int(found.group(2)), int(found.group(1)))
+    else:
+        day = dt.date.fromisoformat(text)
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise ValueError(f"expected a day of the years {FIRST_YEAR}–{LAST_YEAR}, found {day.isoformat()}")
+    return day
 
 
 def _start_of(day: dt.date) -> dt.datetime:
@@ -79,7 +90,18 @@ def action_words(p: Page, action: str) -> str:
     return p.t(key) if p.words.has(key) else action
 
 
-def _value(value) -> str:
+def _value(p: Page, name: str, value) -> str:
+    """A detail as the reader reads it: a count or a sum in their locale, any other value as kept."""
+    if name in COUNTS and isinstance(value, int) and not isinstance(value, bool):
+        return p.fmt.count(value)
+    if name in MONEY and isinstance(value, str):
+        from decimal import Decimal, InvalidOperation
+
+        try:
+            amount = Decimal(value)
+        except InvalidOperation:
+            return value
+        return p.fmt.money(amount) if amount.is_finite() else value
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
@@ -93,9 +115,9 @@ def _table_words(p: Page, table: str) -> str:
 
 def detail_rows(p: Page, details: dict) -> tuple[list[dict], list[dict], list[dict]]:
     """A record's details as (name, value) rows; the request it came from; the rows it wrote."""
-    plain = [{"name": k, "value": _value(v)} for k, v in sorted(details.items()) if k not in (CONTENT, VIA)]
+    plain = [{"name": k, "value": _value(p, k, v)} for k, v in sorted(details.items()) if k not in (CONTENT, VIA)]
     via = details.get(VIA)
-    request = [{"name": k, "value": _value(v)} for k, v in sorted(via.items())] if isinstance(via, dict) else []
+    request = [{"name": k, "value": _value(p, k, v)} for k, v in sorted(via.items())] if isinstance(via, dict) else []
     content = details.get(CONTENT)
     written = []
     if isinstance(content, dict):
@@ -204,7 +226,7 @@ def audit_record(sequence: int, p: Page = Depends(READ)):
     from osuus.services.audit import audit_record
     from osuus.web.pages.home import local_time
 
-    found = audit_record(p.reader, sequence) if 0 < sequence < 2**62 else None
+    found = audit_record(p.reader, sequence) if 0 < sequence < 2**31 else None  # the database's integer
     if found is None:
         raise PageError(404, "web.error.not_found")
     plain, via, written = detail_rows(p, found.details)

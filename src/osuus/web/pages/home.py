@@ -9,7 +9,10 @@ page instead (osuus.web.pages.member).
 The accessibility statement (laki digitaalisten palvelujen tarjoamisesta 306/2019, 15 §) is
 public. Its feedback form stores the message, with the time and, when it is sent by a
 signed-in user from inside an area, that area (to be read by the area's admins); nothing about
-the sender is required, and only what they type is kept.
+the sender is required, and only what they type is kept. The form takes so many messages per
+client address in a while (osuus.services.feedback), counted in the server's memory by a keyed
+hash of the address. A message sent from outside any area is shown to the admins of every area
+(there is no one else to read it), and the feedback page says so.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from osuus.access import Action, Resource
 from osuus.web.app import PageRoute
-from osuus.web.context import Page, page, public_page, redirect
+from osuus.web.context import Page, PageError, page, public_page, redirect
 
 router = APIRouter(route_class=PageRoute)
 
@@ -36,7 +39,7 @@ CONTACT_MAX = 200
 #: What the reader must be allowed to follow a link to a part of the area (as the menu).
 NEEDS = {
     "agreement": (Resource.AGREEMENTS, Action.READ),
-    "imports": (Resource.IMPORTS, Action.WRITE),
+    "imports": (Resource.IMPORTS, Action.WRITE),  # a step's link is to take it: importing
     "runs": (Resource.RUNS, Action.READ),
     "invoices": (Resource.INVOICES, Action.READ),
     "year-end": (Resource.CLOSINGS, Action.READ),
@@ -75,12 +78,15 @@ def link_to(p: Page, path: str) -> str:
 
 
 def chosen_year(p: Page, year: int | None) -> tuple[int, list[int]]:
-    """The year asked for (default: the newest the area has), and the years to choose from."""
-    from osuus.api.common import year_of
+    """The year asked for (default: the newest the area has), and the years to choose from; a
+    year beyond those an agreement may be of is not found (as the agreement's page answers)."""
+    from osuus.api.common import FIRST_YEAR, LAST_YEAR
     from osuus.services import status
 
+    if year is not None and not FIRST_YEAR <= year <= LAST_YEAR:
+        raise PageError(404, "web.error.not_found")
     known = status.years(p.reader)
-    chosen = year_of(year) if year is not None else (known[0] if known else dt.date.today().year)
+    chosen = year if year is not None else (known[0] if known else dt.date.today().year)
     return chosen, sorted(set(known) | {chosen}, reverse=True)
 
 
@@ -185,12 +191,12 @@ def next_steps(p: Page, st) -> list[dict]:
     for code in st.next_steps:
         name, _, arg = code.partition(":")
         if name == "approve-draft":
-            draft = drafts.get(int(arg)) if arg.isdigit() else None
+            draft = drafts.get(int(arg)) if arg.isascii() and arg.isdigit() else None
             words = p.t("web.year.next.approve_draft", draft=_draft_words(p, draft) if draft else arg)
             path = f"runs/{arg}"
         elif name in ("draft-month", "draft-quarter", "draft-year"):
             kind = name.split("-", 1)[1]
-            index = int(arg) if arg.isdigit() else 1
+            index = int(arg) if arg.isascii() and arg.isdigit() else 1
             period = {"month": f"{year}-{index:02d}", "quarter": f"{year}-Q{index}", "year": f"{year}"}[kind]
             words = p.t("web.year.next.draft_run", period=_period_words(p, period))
             path = "runs"
@@ -268,7 +274,7 @@ async def accessibility(request: Request, p: Page = Depends(public_page)):
 
 @router.post("/accessibility")
 async def accessibility_feedback(request: Request, p: Page = Depends(public_page)):
-    from osuus.services.feedback import save_feedback
+    from osuus.services.feedback import FeedbackRefused, save_feedback
 
     form = await request.form()
     message = str(form.get("message", "")).strip()
@@ -287,6 +293,27 @@ async def accessibility_feedback(request: Request, p: Page = Depends(public_page
     if errors:
         return _statement(p, 400, errors=errors, message=message[:MESSAGE_MAX * 2], contact=contact[:CONTACT_MAX * 2],
                           area=area)
-    # the installation's ledger (base() may check the database's revision: in the thread too)
-    await run_in_threadpool(lambda: save_feedback(request.app.state.ledgers.base(), message, contact, area, p.lang))
+    # the installation's ledger (base() may check the database's revision: in the thread too);
+    # at most so many messages per address (osuus.services.feedback: counted in this process)
+    address = request.client.host if request.client else "unknown"
+    limit = _feedback_limit(request)
+    try:
+        await run_in_threadpool(lambda: save_feedback(request.app.state.ledgers.base(), message, contact, area,
+                                                      p.lang, address=address, limit=limit))
+    except FeedbackRefused as refusal:
+        minutes = max(1, -(-refusal.retry_after // 60))
+        errors = [("message", p.t("web.accessibility.rate_limited", minutes=p.fmt.count(minutes)))]
+        response = _statement(p, 429, errors=errors, message=message, contact=contact, area=area)
+        response.headers["Retry-After"] = str(refusal.retry_after)
+        return response
     return redirect("/accessibility?sent=1#feedback")
+
+
+def _feedback_limit(request: Request):
+    """The feedback form's rate limit of this app (one per server process)."""
+    from osuus.services.feedback import FeedbackLimit
+
+    limit = getattr(request.app.state, "feedback_limit", None)
+    if limit is None:  # made on the event loop's thread: no two at once
+        limit = request.app.state.feedback_limit = FeedbackLimit()
+    return limit

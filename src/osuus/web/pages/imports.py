@@ -2,9 +2,15 @@
 counts, actual costs) that uploads a CSV or XLSX export, as `osuus import` and the API's
 `POST /imports/{kind}` do: checked row by row and stored all or nothing.
 
+Whoever may read the imports (imports:read: the auditor, the approver, the admin) sees what is
+imported; the forms are shown to those who may import (imports:write).
+
 A refused file is answered at once (422) with every problem of the file in a table (row, column,
 value, reason), nothing written. A file taken is answered with a redirect to the summary (rows
-imported, or "already imported" for the same file again). The forms work without JavaScript;
+imported, or "already imported" for the same file again). The summary travels in the redirect's
+address signed for the session that made the import (an HMAC keyed by the session's secret
+token), so that no link made by anyone else can have the page say that a file was imported, or
+with what counts: an address without a valid signature shows no summary. The forms work without JavaScript;
 with htmx the upload reports its progress (static/osuus.js fills the bar) and the answer
 replaces the page's content.
 
@@ -17,6 +23,9 @@ the reader's language. A reason it does not know keeps its own words.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import hmac
+import json
 import re
 from urllib.parse import urlencode
 
@@ -30,6 +39,7 @@ from osuus.web.context import Page, PageError, page, redirect
 
 router = APIRouter(route_class=PageRoute)
 
+READ = page(Resource.IMPORTS, Action.READ)
 WRITE = page(Resource.IMPORTS, Action.WRITE)
 KINDS = ("events", "counts", "costs")
 FIRST_YEAR, LAST_YEAR = 1900, 2200
@@ -140,24 +150,49 @@ def _page(p: Page, status: int = 200, *, done: dict | None = None, errors=(), pr
           values: dict | None = None):
     return p.render("imports/index.html", status=status, summary=summary(p.reader), kinds=KINDS, done=done or {},
                     errors=list(errors), problems=list(problems), refused=refused or {}, values=values or {},
-                    partial_ok=True)
+                    may_upload=p.may(Resource.IMPORTS, Action.WRITE), partial_ok=True)
 
 
-def _done(request: Request) -> dict:
-    """The summary of an import just made, from the redirect's query."""
+#: The fields of an import's summary in the redirect's address, in the order they are signed.
+SUMMARY = ("kind", "file", "rows", "added", "new")
+
+
+def _signature(token: str, values: dict[str, str]) -> str:
+    """The summary's HMAC, keyed by a hash of the session's secret token (a key of its own: not the
+    CSRF token, which every form of the session shows)."""
+    key = hashlib.sha256(b"osuus-import-summary:" + token.encode()).digest()
+    message = json.dumps([values.get(name, "") for name in SUMMARY]).encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def summary_query(token: str, kind: str, file: str, rows: int, added: int, new: bool) -> str:
+    """The query of the address that shows an import's summary to the session of `token`."""
+    values = {"kind": kind, "file": file[:200], "rows": str(rows), "added": str(added), "new": "1" if new else "0"}
+    return urlencode({**values, "sig": _signature(token, values)})
+
+
+def _count(text: str) -> int | None:
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 12 else None
+
+
+def _done(p: Page, request: Request) -> dict:
+    """The summary of an import just made, from the redirect's query: only when this session signed
+    it (anything else, a hand-made address included, shows none)."""
     q = request.query_params
-    if q.get("kind") not in KINDS or not q.get("file"):
+    values = {name: q.get(name, "") for name in SUMMARY}
+    sent = q.get("sig", "")
+    if not p.token or not sent or not hmac.compare_digest(sent, _signature(p.token, values)):
         return {}
-    numbers = {}
-    for name in ("rows", "added"):
-        text = q.get(name, "0")
-        numbers[name] = int(text) if text.isdigit() and len(text) < 12 else 0
-    return {"kind": q["kind"], "file": q["file"][:200], "new_file": q.get("new") == "1", **numbers}
+    rows, added = _count(values["rows"]), _count(values["added"])
+    if values["kind"] not in KINDS or not values["file"] or rows is None or added is None:
+        return {}
+    return {"kind": values["kind"], "file": values["file"], "new_file": values["new"] == "1", "rows": rows,
+            "added": added}
 
 
 @router.get("/areas/{area}/imports")
-def imports_page(request: Request, p: Page = Depends(WRITE)):
-    return _page(p, done=_done(request))
+def imports_page(request: Request, p: Page = Depends(READ)):
+    return _page(p, done=_done(p, request))
 
 
 @router.post("/areas/{area}/imports/{kind}")
@@ -174,7 +209,7 @@ async def upload(kind: str, request: Request, p: Page = Depends(WRITE)):
         errors.append((field, p.t("web.imports.no_file")))
     year = None
     if year_text:
-        if year_text.isdigit() and FIRST_YEAR <= int(year_text) <= LAST_YEAR:
+        if year_text.isascii() and year_text.isdigit() and FIRST_YEAR <= int(year_text) <= LAST_YEAR:
             year = int(year_text)
         else:
             errors.append(("year-events", p.t("web.imports.bad_year", first=FIRST_YEAR, last=LAST_YEAR)))
@@ -190,8 +225,7 @@ async def upload(kind: str, request: Request, p: Page = Depends(WRITE)):
         errors = [(field, p.t("web.imports.refused", file=file, count=count))]
         return await run_in_threadpool(lambda: _page(p, 422, errors=errors, problems=problems, refused=refused,
                                                      values=values))
-    query = urlencode({"kind": kind, "file": result.file, "rows": result.rows, "added": result.added,
-                       "new": "1" if result.created else "0"})
+    query = summary_query(p.token, kind, result.file, result.rows, result.added, result.created)
     return redirect(p.url("imports") + "?" + query)
 
 

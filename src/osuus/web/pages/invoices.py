@@ -44,7 +44,9 @@ def refusal_errors(p: Page, exc: ProblemsError, fields: dict[str, str] | None = 
     for problem in exc.problems:
         key = f"web.runs.refusal.{problem.code}" if problem.code else ""
         text = p.t(key) if key and p.words.has(key) else problem_text(problem, p.t)
-        found.append((fields.get(problem.key or "", ""), text))
+        item = (fields.get(problem.key or "", ""), text)
+        if item not in found:  # one line per reason (a missing price is raised once per component)
+            found.append(item)
     return found
 
 

@@ -24,7 +24,7 @@ from fastapi.responses import RedirectResponse
 from osuus.privacy import mask_personal_codes
 from osuus.problems import ProblemsError
 from osuus.web.app import PageRoute, error_page
-from osuus.web.context import Page, PageError, public_page, redirect, safe_next, start_session
+from osuus.web.context import SESSION_COOKIE, Page, PageError, public_page, redirect, safe_next, start_session
 from osuus.web.oidc import FLOW_COOKIE, FLOW_LIFETIME, FLOW_PATH, Provider, Refused, display_name, language
 
 router = APIRouter(route_class=PageRoute)
@@ -41,8 +41,9 @@ def _provider(request: Request, name: str) -> Provider:
 
 
 def _callback_address(request: Request, provider: Provider) -> str:
-    base = request.app.state.oidc.redirect_base or str(request.base_url).rstrip("/")
-    return f"{base}{FLOW_PATH}/{provider.name}/callback"
+    """Where the provider sends the browser back: under the configured `redirect_base` (required
+    with providers: osuus.web.oidc), never an address made from the request's Host header."""
+    return f"{request.app.state.oidc.redirect_base}{FLOW_PATH}/{provider.name}/callback"
 
 
 def _end_flow(response) -> None:
@@ -112,6 +113,11 @@ async def oidc_callback(request: Request, provider: str = Path(pattern=PROVIDER_
         return _refused(request, found, Refused("account", detail=codes, **known))
     log.info("signed in with OpenID Connect", extra={"fields": {
         "event": "oidc.signed-in", "provider": found.name, "user": result.user.name, "created": result.created}})
+    old = request.cookies.get(SESSION_COOKIE)
+    if old:  # a sign-in over a session ends it, as the password's does: one browser, one session
+        from osuus.services import accounts
+
+        await run_in_threadpool(accounts.logout, request.app.state.ledgers.base(), old)
     response = redirect(safe_next(flow.next, f"/areas/{found.area}/"))
     start_session(response, result.token, result.expires_at)
     _end_flow(response)

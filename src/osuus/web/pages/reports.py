@@ -69,13 +69,13 @@ def reports_index(request: Request, p: Page = Depends(READ)):
                         asked={"year": "", "municipality": ""})
     asked = {"year": (request.query_params.get("year") or "").strip()[:10],
              "municipality": (request.query_params.get("municipality") or "").strip()[:60]}
-    newest = agreement_of(p.reader, int(asked["year"]) if asked["year"].isdigit() and len(asked["year"]) == 4
-                          else None)
+    digits = asked["year"].isascii() and asked["year"].isdigit()  # "²".isdigit() is True, int("²") fails
+    newest = agreement_of(p.reader, int(asked["year"]) if digits and len(asked["year"]) == 4 else None)
     municipalities = sorted(((code, newest.name_of(code, p.lang)) for code in newest.members),
                             key=lambda m: m[1]) if newest is not None else []
     errors = []
     if asked["year"] or asked["municipality"]:
-        if not (asked["year"].isdigit() and int(asked["year"]) in years):
+        if not (digits and int(asked["year"]) in years):
             errors.append(("year", p.t("web.reports.error.year")))
         if asked["municipality"] not in {code for code, _ in municipalities}:
             errors.append(("municipality", p.t("web.reports.error.municipality")))

@@ -10,9 +10,9 @@ not approved unseen. After approval: the issued documents, one by one and all at
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
@@ -27,6 +27,10 @@ router = APIRouter(route_class=PageRoute)
 READ = page(Resource.RUNS, Action.READ)
 WRITE = page(Resource.RUNS, Action.WRITE)
 APPROVE = page(Resource.RUNS, Action.APPROVE)
+
+#: A draft's id in an address: what the database's integer holds (beyond it: not found, not a
+#: server error).
+DraftId = Annotated[int, Path(ge=1, lt=2**31)]
 
 #: A use case's problem keys -> the form fields they are about.
 FIELDS = {"PERIOD": "period", "--date": "date", "reason": "reason"}
@@ -171,14 +175,14 @@ def _show(p: Page, draft_id: int, *, status: int = 200, errors=(), reason: str =
 
 
 @router.get("/areas/{area}/runs/{draft_id}")
-def draft_page(draft_id: int, request: Request, p: Page = Depends(READ)):
+def draft_page(draft_id: DraftId, request: Request, p: Page = Depends(READ)):
     notice = {"approved": "web.runs.notice.approved", "recomputed": "web.runs.notice.recomputed",
               "unchanged": "web.runs.notice.unchanged"}.get(request.query_params.get("done", ""), "")
     return _show(p, draft_id, notice=p.t(notice) if notice else "")
 
 
 @router.get("/areas/{area}/runs/{draft_id}/documents/{k}/lines/{position}")
-def draft_line(draft_id: int, k: int, position: int, p: Page = Depends(READ)):
+def draft_line(draft_id: DraftId, k: int, position: int, p: Page = Depends(READ)):
     """A drafted line's explanation: the figure tree it will be issued with."""
     draft = _draft(p, draft_id)
     if not 1 <= k <= len(draft.invoices):
@@ -196,7 +200,7 @@ def draft_line(draft_id: int, k: int, position: int, p: Page = Depends(READ)):
 
 
 @router.post("/areas/{area}/runs/{draft_id}/approve")
-async def approve(draft_id: int, request: Request, p: Page = Depends(APPROVE)):
+async def approve(draft_id: DraftId, request: Request, p: Page = Depends(APPROVE)):
     """Approve the draft as it was shown (its hash in the form); refusals shown on its page."""
     from osuus.services import approval
 
@@ -215,7 +219,7 @@ async def approve(draft_id: int, request: Request, p: Page = Depends(APPROVE)):
 
 
 @router.post("/areas/{area}/runs/{draft_id}/reject")
-async def reject(draft_id: int, request: Request, p: Page = Depends(APPROVE)):
+async def reject(draft_id: DraftId, request: Request, p: Page = Depends(APPROVE)):
     """Reject the draft, with a reason: it is removed; its audit record stays."""
     from osuus.services import approval
 
@@ -234,7 +238,7 @@ async def reject(draft_id: int, request: Request, p: Page = Depends(APPROVE)):
 
 
 @router.post("/areas/{area}/runs/{draft_id}/recompute")
-async def recompute(draft_id: int, p: Page = Depends(WRITE)):
+async def recompute(draft_id: DraftId, p: Page = Depends(WRITE)):
     """Compute the draft again from the ledger as it is now (after new events, say)."""
     from osuus.services.approval import recompute_draft
 
@@ -247,7 +251,7 @@ async def recompute(draft_id: int, p: Page = Depends(WRITE)):
 
 
 @router.get("/areas/{area}/runs/{draft_id}/documents.zip")
-def documents_zip(draft_id: int, format: Literal["all", "pdf", "finvoice", "peppol"] = Query("all"),
+def documents_zip(draft_id: DraftId, format: Literal["all", "pdf", "finvoice", "peppol"] = Query("all"),
                   p: Page = Depends(READ)):
     """Every document of an approved draft in one zip: PDFs (in the reader's language), Finvoice
     and Peppol messages, or all three; made as the API makes each (and cached alike)."""

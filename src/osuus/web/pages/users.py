@@ -1,8 +1,12 @@
 """Users and API keys of the area (admin), and the accessibility feedback sent to it.
 
-The users listed are those with a role in the area (`list_users(area_only=True)`): an area's
-admin sees nothing of the people of another area. Adding a user gives them an initial password
-and, at once, a role (a member's of one municipality of the area's agreement). A form's problems
+The users listed are those who have or had a role in the area (`list_users(area_only=True)`),
+and the admin acts on them alone (osuus.services.accounts: `grant_area_role`, `revoke_area_role`,
+`disable_area_user`): a name of another area's person is answered as a name no one has, and
+disabling a user takes away their roles here, the account itself only when no other area gives
+them a role. No admin takes their own admin role away, nor disables themself, and an area's last
+admin stays. Adding a user gives them an initial password and, in the same transaction, a role (a
+member's of one municipality of the area's agreement). A form's problems
 are said in an error summary whose every line links to its field, in the reader's words where
 the catalogue has the problem's code (`web.users.problem.<code>`).
 
@@ -119,7 +123,7 @@ def _notice(p: Page, request: Request) -> str:
     from osuus.services import accounts
 
     done, name = request.query_params.get("done", ""), request.query_params.get("name", "")
-    if done not in ("added", "granted", "revoked", "disabled") or not name or accounts.name_problems(name):
+    if done not in ("added", "granted", "revoked", "disabled", "removed") or not name or accounts.name_problems(name):
         return ""
     return p.t(f"web.users.done.{done}", name=name)
 
@@ -164,17 +168,11 @@ def _add_user(p: Page, form: dict, password: str):
         errors += problem_errors(p, accounts.password_problems(name, password), ADD_FIELDS)
     errors += _role_problems(p, form["role"], form["municipality"], ADD_FIELDS)
     if not errors:
-        try:
-            accounts.add_user(p.ledger, name, display_name=form["display_name"], password=password,
-                              language=p.lang)
+        try:  # the user and their role in one: a user added here is a user of this area
+            accounts.add_area_user(p.ledger, name, form["role"], form["municipality"] or None,
+                                   display_name=form["display_name"], password=password, language=p.lang)
         except ProblemsError as exc:
             errors = problem_errors(p, exc.problems, ADD_FIELDS)
-    if not errors:
-        try:
-            accounts.grant_role(p.ledger, name, form["role"], form["municipality"] or None)
-        except ProblemsError as exc:  # the user is there, without the role: say so
-            errors = [("", p.t("web.users.added_without_role", name=name))] + problem_errors(p, exc.problems,
-                                                                                            ADD_FIELDS)
     if errors:
         return _users_page(p, status=422 if any(f for f, _ in errors) else 409, errors=errors, add=form)
     return _done(p, "added", name)
@@ -194,8 +192,8 @@ def _grant(p: Page, form: dict):
     errors = [] if form["name"] else [(GRANT_FIELDS["name"], p.t("web.users.name_missing"))]
     errors += _role_problems(p, form["role"], form["municipality"], GRANT_FIELDS)
     if not errors:
-        try:
-            accounts.grant_role(p.ledger, form["name"], form["role"], form["municipality"] or None)
+        try:  # a user of this area only: anyone else is answered as a name no one has
+            accounts.grant_area_role(p.ledger, form["name"], form["role"], form["municipality"] or None)
         except ProblemsError as exc:
             errors = problem_errors(p, exc.problems, GRANT_FIELDS)
     if errors:
@@ -203,11 +201,18 @@ def _grant(p: Page, form: dict):
     return _done(p, "granted", form["name"])
 
 
-def _area_user(p: Page, name: str):
-    """A user with a role in this area (an admin acts on no one else), or None."""
-    from osuus.services import accounts
+#: A refusal of the users' use cases -> the words the page says it with (else web.users.problem.<code>).
+REFUSALS = {"user.self": "web.users.not_yourself"}
 
-    return next((u for u in accounts.list_users(p.reader, area_only=True) if u.name == name), None)
+
+def _refused(p: Page, exc: ProblemsError, name: str):
+    """A refused revoke or disable as the users' page: 404 for a name that is not of this area
+    (whether or not someone of another area has it), else 409 with the reasons."""
+    if any(problem.code == "user.unknown" for problem in exc.problems):
+        return _users_page(p, status=404, errors=[("", p.t("web.users.unknown_user", name=name[:100]))])
+    errors = [("", p.t(REFUSALS[x.code])) if x.code in REFUSALS else problem_errors(p, [x], {})[0]
+              for x in exc.problems]
+    return _users_page(p, status=409, errors=errors)
 
 
 @router.post("/areas/{area}/users/revoke")
@@ -221,12 +226,12 @@ async def revoke(request: Request, p: Page = Depends(WRITE)):
 def _revoke(p: Page, form: dict):
     from osuus.services import accounts
 
-    if _area_user(p, form["name"]) is None:
-        return _users_page(p, status=404, errors=[("", p.t("web.users.unknown_user", name=form["name"][:100]))])
-    try:
-        accounts.revoke_role(p.ledger, form["name"], form["role"], form["municipality"] or None)
+    if not form["name"]:
+        return _users_page(p, status=404, errors=[("", p.t("web.users.unknown_user", name=""))])
+    try:  # never one's own admin role, nor the area's last admin's
+        accounts.revoke_area_role(p.ledger, form["name"], form["role"], form["municipality"] or None)
     except ProblemsError as exc:
-        return _users_page(p, status=409, errors=problem_errors(p, exc.problems, {}))
+        return _refused(p, exc, form["name"])
     return _done(p, "revoked", form["name"])
 
 
@@ -239,17 +244,17 @@ async def disable(request: Request, p: Page = Depends(WRITE)):
 
 
 def _disable(p: Page, name: str):
+    """Disable a user in this area: their roles here are taken away, and their account disabled
+    when no other area gives them a role (accounts.disable_area_user)."""
     from osuus.services import accounts
 
-    if _area_user(p, name) is None:
-        return _users_page(p, status=404, errors=[("", p.t("web.users.unknown_user", name=name[:100]))])
-    if p.principal is not None and name == p.principal.name:
-        return _users_page(p, status=409, errors=[("", p.t("web.users.not_yourself"))])
+    if not name:
+        return _users_page(p, status=404, errors=[("", p.t("web.users.unknown_user", name=""))])
     try:
-        accounts.disable_user(p.ledger, name)
+        removed = accounts.disable_area_user(p.ledger, name)
     except ProblemsError as exc:
-        return _users_page(p, status=409, errors=problem_errors(p, exc.problems, {}))
-    return _done(p, "disabled", name)
+        return _refused(p, exc, name)
+    return _done(p, "disabled" if removed.disabled else "removed", name)
 
 
 # --------------------------------------------------------------------------
@@ -270,6 +275,12 @@ def scope_rows(p: Page, chosen: set[str]) -> list[dict]:
     return rows
 
 
+def scope_words(p: Page, scope: str) -> str:
+    """A key's scope (`invoices:read`) in the reader's words (`Laskut: luku`)."""
+    key = f"web.users.scope.{scope.replace(':', '.')}"
+    return p.t(key) if p.words.has(key) else scope
+
+
 def _keys_page(p: Page, *, status: int = 200, errors=(), form=None, scopes=(), created=None, notice: str = ""):
     from osuus.services import accounts
     from osuus.web.pages.home import local_time
@@ -281,12 +292,15 @@ def _keys_page(p: Page, *, status: int = 200, errors=(), form=None, scopes=(), c
         state = key.state(at)
         keys.append({"prefix": key.prefix, "name": key.name,
                      "role": grant_words(p, key.role.value, key.municipality, names),
-                     "scopes": ", ".join(key.scopes), "created": local_time(p, key.created_at),
+                     "scopes": ", ".join(scope_words(p, x) for x in key.scopes),
+                     "created": local_time(p, key.created_at),
                      "created_by": key.created_by, "expires": local_time(p, key.expires_at),
                      "last_used": local_time(p, key.last_used_at) or p.t("web.users.keys.never"),
                      "state": state, "state_words": p.t(f"web.users.keys.state.{state}"),
                      "mark": {"active": "done", "expired": "todo", "revoked": "todo"}[state]})
-    today = dt.date.today()
+    from osuus.web.pages.home import HELSINKI
+
+    today = dt.datetime.now(HELSINKI).date()  # the day in Finland, as a key's expiry is read
     default = {"name": "", "role": "", "municipality": "", "expires": (today + dt.timedelta(days=KEY_DAYS)).isoformat()}
     return p.render("users/keys.html", status=status, keys=keys, errors=list(errors), form=form or default,
                     scope_rows=scope_rows(p, set(scopes)), roles=[(r, role_words(p, r)) for r in ROLES],

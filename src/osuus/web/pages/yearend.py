@@ -239,6 +239,23 @@ def year_end_member(year: int, municipality: str, p: Page = Depends(CLOSINGS_REA
 # the estimates
 # --------------------------------------------------------------------------
 
+def made_day(estimate):
+    """The day an estimate was made, in Finland (a time stored in UTC is the day before until 2 or 3 a.m.)."""
+    from osuus.web.pages.home import HELSINKI, aware
+
+    return aware(estimate.created_at).astimezone(HELSINKI).date()
+
+
+def _in_finland(estimate):
+    """The estimate with its time in Finland's zone: the same moment, whose `.date()` (as the page
+    shows it) is the day in Finland."""
+    import dataclasses
+
+    from osuus.web.pages.home import HELSINKI, aware
+
+    return dataclasses.replace(estimate, created_at=aware(estimate.created_at).astimezone(HELSINKI))
+
+
 def _estimate_years(p: Page) -> list[dict]:
     """Every year with an estimate the reader may see (its newest revision), newest first."""
     from osuus.services.estimates import latest_estimates
@@ -250,7 +267,7 @@ def _estimate_years(p: Page) -> list[dict]:
     for year in sorted(candidates, reverse=True):
         rows = latest_estimates(p.reader, year, p.member)
         if rows:
-            found.append({"year": year, "revision": rows[0].revision, "made": rows[0].created_at.date(),
+            found.append({"year": year, "revision": rows[0].revision, "made": made_day(rows[0]),
                           "total": sum((r.amount for r in rows), ZERO), "url": p.url(f"estimates/{year}")})
     return found
 
@@ -310,7 +327,7 @@ def _estimate_page(p: Page, year: int):
                         totals={}, total=ZERO, basis="", may_make=p.may(Resource.ESTIMATES, Action.WRITE),
                         action=p.url("estimates"), notice="", back_url=p.url("estimates"))
     agreement = agreement_of(p.reader, year)
-    first = found[0]
+    first = _in_finland(found[0])
     columns = list(dict.fromkeys(part.id for e in found for part in e.parts))
     rows = []
     for e in found:
