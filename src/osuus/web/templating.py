@@ -36,7 +36,7 @@ def error_for(errors, name: str) -> str | None:
 NAV = (
     ("", "web.nav.year", None),
     ("agreement", "web.nav.agreement", (Resource.AGREEMENTS, Action.READ)),
-    ("imports", "web.nav.imports", (Resource.IMPORTS, Action.WRITE)),
+    ("imports", "web.nav.imports", (Resource.IMPORTS, Action.READ)),
     ("runs", "web.nav.runs", (Resource.RUNS, Action.READ)),
     ("invoices", "web.nav.invoices", (Resource.INVOICES, Action.READ)),
     ("year-end", "web.nav.year_end", (Resource.CLOSINGS, Action.READ)),
