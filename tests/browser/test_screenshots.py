@@ -5,7 +5,9 @@ purpose, not in CI):
 
 writes `<lang>-<reader>-<page>.png` (the page, 1280 px wide, its top 2 400 px) and, for a few pages,
 `<lang>-<reader>-<page>-narrow.png` (390 px, a phone) into the folder, and each page's text
-(`.txt`), to look for words left untranslated. The ledger is the 2021
+(`.txt`), to look for words left untranslated; `.scrolls.txt` names the tables that scroll sideways
+in their own box, `.overflow.txt` whatever makes a page wider than its screen (WCAG 1.4.10 Reflow:
+the test fails on it, once every picture is made). The ledger is the 2021
 example year closed (every month invoiced, the costs imported, the settlements made), the 2022
 estimate made and January 2022 drafted with its settlement lines, a credit note drafted.
 """
@@ -24,6 +26,37 @@ from tests.browser.conftest import AKAA, AREA, LANGUAGES, new_context, sign_in
 FOLDER = os.environ.get("OSUUS_SCREENSHOTS", "").strip()
 #: A picture shows the top of a long page (a run's 21 documents would be 10 000 px).
 MAX_HEIGHT = 2400
+
+#: What reaches past the right edge of the screen outside a scrolling box (nothing should at 390 px:
+#: WCAG 1.4.10; a table scrolls inside its .table-wrap), innermost first; and, apart, the tables
+#: that scroll and by how much (allowed, but worth a look).
+LAYOUT = """() => {
+  const limit = document.documentElement.clientWidth;
+  const clipped = (e) => {  // inside a scroller (an absolutely placed box only in a positioned one)
+    const absolute = getComputedStyle(e).position === 'absolute';
+    for (let a = e.parentElement; a && a !== document.body; a = a.parentElement) {
+      if (absolute && getComputedStyle(a).position === 'static') continue;
+      if (['auto', 'scroll', 'hidden'].includes(getComputedStyle(a).overflowX)) return true;
+    }
+    return false;
+  };
+  const words = (e) => (e.innerText || e.value || '').trim().replace(/\\s+/g, ' ').slice(0, 60);
+  const past = (e) => e.getBoundingClientRect().right > limit + 1;
+  const overflow = [];
+  for (const e of document.body.querySelectorAll('*')) {
+    if (!past(e) || e.getBoundingClientRect().width === 0 || clipped(e) || [...e.children].some(past)) continue;
+    const name = e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
+      + (typeof e.className === 'string' && e.className.trim() ? '.' + e.className.trim().split(/\\s+/).join('.') : '');
+    overflow.push(`${name} right=${Math.round(e.getBoundingClientRect().right)}: ${words(e)}`);
+  }
+  const scrolls = [];
+  for (const wrap of document.querySelectorAll('.table-wrap')) {
+    const hidden = wrap.scrollWidth - wrap.clientWidth;
+    const caption = wrap.querySelector('caption');
+    if (hidden > 0) scrolls.push(`${hidden} px: ${caption ? words(caption) : wrap.getAttribute('aria-label')}`);
+  }
+  return {overflow, scrolls};
+}"""
 
 pytestmark = pytest.mark.skipif(not FOLDER, reason="screenshots are made on purpose: set OSUUS_SCREENSHOTS=FOLDER")
 
@@ -101,6 +134,7 @@ def test_screenshots_of_the_main_pages(lang, browser, server, values):
     folder = Path(FOLDER)
     folder.mkdir(parents=True, exist_ok=True)
     contexts = {}
+    wider = []  # pages wider than their screen, said after every picture is made
     try:
         for reader, name, path, narrow in PAGES:
             for width in (1280, 390) if narrow else (1280,):
@@ -121,9 +155,19 @@ def test_screenshots_of_the_main_pages(lang, browser, server, values):
                 stem = folder / f"{lang}-{reader or 'anonymous'}-{name}{suffix}"
                 if not suffix:  # the words too, to look for any left untranslated
                     stem.with_suffix(".txt").write_text(page.locator("body").inner_text(), encoding="utf-8")
+                layout = page.evaluate(LAYOUT)
+                for kind in ("overflow", "scrolls"):  # <stem>.overflow.txt, <stem>.scrolls.txt, when any
+                    said = Path(f"{stem}.{kind}.txt")
+                    if layout[kind]:
+                        said.write_text("\n".join(layout[kind]) + "\n", encoding="utf-8")
+                    else:
+                        said.unlink(missing_ok=True)
+                if layout["overflow"]:
+                    wider.append(f"{stem.name}: {layout['overflow'][0]}")
                 page.screenshot(path=str(stem.with_suffix(".png")),
                                 full_page=True, clip={"x": 0, "y": 0, "width": size[0],
                                                       "height": min(size[1], MAX_HEIGHT)})
     finally:
         for context in contexts.values():
             context.close()
+    assert not wider, "wider than the screen (only a table's own box may scroll sideways):\n" + "\n".join(wider)
