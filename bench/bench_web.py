@@ -18,9 +18,9 @@ What it does:
   2. Two servers on loopback, each --workers processes (default 2), run at the same time:
      - osuus: osuus.web.app.create_app in uvicorn (what `osuus serve` runs), through a factory
        that also sends each worker's request log to a file. The log (osuus.api.logs.RequestLog)
-       has one line per request with its duration: that is the server time reported. (`osuus
-       serve --workers N` configures the log in its parent process only, so its workers' lines
-       are lost; `--server osuus-serve` runs it anyway, and then client times are reported.)
+       has one line per request with its duration: that is the server time reported.
+       (`--server osuus-serve` runs `osuus serve --workers N` itself, whose workers make the app
+       with osuus.web.app.create_app_from_env, which configures each one's request log.)
      - baseline: a bare ASGI app in uvicorn that answers every request with the same HTML bytes
        (osuus's page of median size: no routing, no sign-in, no database, no template): the
        floor that uvicorn, the HTTP stack and the load generator put under any page.
@@ -570,7 +570,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="server processes of each server (default 2)")
     parser.add_argument("--server", choices=("uvicorn", "osuus-serve"), default="uvicorn",
                         help="how osuus is started: uvicorn with create_app and each worker's request log (default),"
-                             " or `osuus serve` (with several workers its request log is lost: client times then)")
+                             " or `osuus serve` (its workers log their requests too)")
     parser.add_argument("--keep", type=Path, help="a folder to keep the ledger in (and reuse it)")
     parser.add_argument("--path", action="append", default=[], metavar="PAGE=PATH",
                         help="load PAGE (year, home, agreement, invoices, invoice, report) at PATH instead, e.g. "

@@ -314,7 +314,7 @@ def test_rows_written_before_revision_0003_are_covered_by_its_baseline(database_
             audit.append(session, actor="old", action="import.events", subject="old.csv", details={"rows": 3})
     finally:
         engine.dispose()
-    assert upgrade(database_url)[1] == "0005"  # through 0003, which appends the baseline
+    assert upgrade(database_url)[1] == "0006"  # through 0003, which appends the baseline
     engine = make_engine(database_url)
     try:
         from osuus.store.db import session_factory

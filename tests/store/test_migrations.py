@@ -34,7 +34,7 @@ def test_every_table_is_created(migrated_url):
 
 def test_upgrade_is_idempotent(database_url):
     head = head_revision()
-    assert head == "0005"
+    assert head == "0006"
     assert upgrade(database_url) == (None, head)
     assert upgrade(database_url) == (head, head)  # nothing to do
 

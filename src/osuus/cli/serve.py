@@ -57,7 +57,7 @@ def serve(host: Optional[str] = typer.Option(None, "--host", help=t("cli.option.
         os.environ["OSUUS_AREA"] = settings.area
     if settings.trusted_proxies:
         os.environ["OSUUS_TRUSTED_PROXIES"] = settings.trusted_proxies
-    uvicorn.run("osuus.web.app:create_app", factory=True, workers=settings.workers, **options)
+    uvicorn.run("osuus.web.app:create_app_from_env", factory=True, workers=settings.workers, **options)
 
 
 def _warn_if_rls_is_bypassed(url: str, log) -> None:

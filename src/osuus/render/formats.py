@@ -53,9 +53,7 @@ class Formats:
 
     @property
     def locale(self):
-        from babel import Locale
-
-        return Locale.parse(LOCALES[self.lang])
+        return _locale(LOCALES[self.lang])
 
     # numbers --------------------------------------------------------------------
 
@@ -100,15 +98,15 @@ class Formats:
         """`1.2.2021` (fi, sv), `1 February 2021` (en); empty for no date."""
         if value is None:
             return ""
+        if type(value) is dt.date:  # a page names the same few dates again and again
+            return _date_text(self.lang, value)
         from babel.dates import format_date
 
         return format_date(value, "long" if self.lang == "en" else "short", locale=self.locale)
 
     def month(self, year: int, month: int) -> str:
         """`maaliskuu 2021`, `mars 2021`, `March 2021`: a month as a billing period is named."""
-        from babel.dates import format_date
-
-        return format_date(dt.date(year, month, 1), "LLLL yyyy", locale=self.locale)
+        return _month_text(self.lang, year, month)
 
 
 #: No-break spaces (inside figures: "1 234,56 €") as ordinary ones, for text that is not
@@ -185,3 +183,27 @@ def _cache_file(locale_name: str) -> Path | None:
 @lru_cache(maxsize=None)
 def formats(lang: str = "fi") -> Formats:
     return Formats(lang)
+
+
+# Babel parses a locale name, and a date pattern, on every call: a list of invoices names its
+# months hundreds of times, so the locales and the words of dates and months are kept.
+
+@lru_cache(maxsize=None)
+def _locale(name: str):
+    from babel import Locale
+
+    return Locale.parse(name)
+
+
+@lru_cache(maxsize=4096)
+def _date_text(lang: str, value: dt.date) -> str:
+    from babel.dates import format_date
+
+    return format_date(value, "long" if lang == "en" else "short", locale=_locale(LOCALES[lang]))
+
+
+@lru_cache(maxsize=1024)
+def _month_text(lang: str, year: int, month: int) -> str:
+    from babel.dates import format_date
+
+    return format_date(dt.date(year, month, 1), "LLLL yyyy", locale=_locale(LOCALES[lang]))

@@ -138,7 +138,7 @@ def year_status(ledger: Ledger, year: int, *, today: dt.date | None = None) -> Y
         counts, municipalities = _counts(session, year)
         costs = session.scalar(select(func.count()).select_from(ActualCost).where(ActualCost.year == year)) or 0
         events = session.scalar(select(func.count()).select_from(ServiceEvent).where(ServiceEvent.year == year)) or 0
-        unbilled = queries.unbilled_count(session, year) if events else 0
+        unbilled = queries.unbilled_count(session, year, events) if events else 0
         invoiced = tuple(sorted(queries.run_periods(session, year)))
         drafts = _drafts(session, year)
         estimate = queries.estimate_revision(session, year + 1)

@@ -12,7 +12,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Iterable
 
-from sqlalchemy import String, and_, bindparam, exists, func, or_, select, text
+from sqlalchemy import String, and_, bindparam, case, exists, func, or_, select, text, union_all
 from sqlalchemy.orm import Session
 
 from osuus.billing.kinds import SHARE_KINDS, DocumentKind, LineKind, SettlementKind
@@ -99,9 +99,79 @@ def event_sums(session: Session, until: dt.date) -> list[EventSum]:
             for m, c, y, mo, iy, q, t, k, i, n in rows]
 
 
-def unbilled_count(session: Session, year: int) -> int:
-    return session.scalar(select(func.count()).select_from(ServiceEvent)
-                          .where(ServiceEvent.year == year, unbilled())) or 0
+def billing_frontier(session: Session) -> list[tuple[dt.date, int]]:
+    """The runs that decide which events are billed, as (period_end, max_event_id): those no other
+    run reaches in both (a run reached in both bills nothing the other does not). In order of
+    period_end; their max_event_id then falls."""
+    rows = session.execute(select(InvoiceRun.period_end, InvoiceRun.max_event_id)
+                           .order_by(InvoiceRun.period_end.desc(), InvoiceRun.max_event_id.desc()))
+    frontier: list[tuple[dt.date, int]] = []
+    for end, top in rows:  # the latest first: kept when its id reaches beyond every later run's
+        if not frontier or top > frontier[-1][1]:
+            frontier.append((end, top))
+    return frontier[::-1]
+
+
+#: A row read by its id (the table's row) costs about this many read from an index of dates.
+_ROW_BY_ID_COST = 4
+
+
+def unbilled_count(session: Session, year: int, events: int | None = None) -> int:
+    """How many of the year's events no run has billed (`unbilled()`), counted in ranges rather
+    than by looking for a run for each event (a million of them).
+
+    With the runs of `billing_frontier` in order of period_end (ends e1 < e2 < ..., ids m1 > m2
+    > ...), an event dated in (e[i-1], e[i]] is billed exactly when its id is at most m[i] (the
+    runs reaching its date are the i-th and those after it, whose ids reach less), and one dated
+    after the last end by none. Each range is counted either by date (the year's rows of the
+    range in ix_service_events_area_year_date, their ids in it too) or by id (the area's rows
+    after m[i]: the events imported since the run), whichever reads fewer rows: estimated from
+    the year's `events` (counted here when not given) spread over its days, and the area's
+    largest id. Years are those of the events' dates (as the import writes them)."""
+    e = ServiceEvent
+    first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    ranges, after = [], None  # (after, until, max id): dated in (after, until], unbilled above max id
+    for end, top in billing_frontier(session):
+        if end >= first and (after is None or after < last):
+            ranges.append((after, end, top))
+        after = end
+    # the year's events dated after every run's period: billed by none
+    if after is None or after < first:
+        if not ranges and events is not None:
+            return events
+        tail = e.year == year
+    elif after < last:
+        tail = and_(e.year == year, e.date > after)
+    else:
+        tail = None  # the runs reach past the year's end
+
+    def dated(lo: dt.date | None, hi: dt.date) -> list:
+        return [e.date <= hi] if lo is None else [e.date > lo, e.date <= hi]
+
+    by_id, counts = [], []
+    if ranges:
+        top_id = max_event_id(session)
+        if events is None:
+            events = session.scalar(select(func.count()).select_from(e).where(e.year == year)) or 0
+        days = (last - first).days + 1
+        for lo, hi, top in ranges:
+            span = (min(hi, last) - max(first if lo is None else lo + dt.timedelta(days=1), first)).days + 1
+            if (top_id - top) * _ROW_BY_ID_COST < events * span / days:
+                by_id.append((lo, hi, top))
+            else:
+                counts.append(select(func.count()).select_from(e).where(e.year == year, *dated(lo, hi), e.id > top))
+    if tail is not None:
+        counts.append(select(func.count()).select_from(e).where(tail))
+    total = 0
+    if by_id:
+        # the year and the dates only inside the count, so that the rows are found by id (after
+        # the lowest max id), not among the year's
+        hit = or_(*(and_(*dated(lo, hi), e.id > top) for lo, hi, top in by_id))
+        total += session.scalar(select(func.count(case((and_(e.year == year, hit), 1))))
+                                .where(e.id > min(top for _, _, top in by_id))) or 0
+    if counts:
+        total += sum(n or 0 for n in session.scalars(union_all(*counts)))
+    return total
 
 
 def max_event_id(session: Session) -> int:

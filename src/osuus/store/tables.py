@@ -129,7 +129,13 @@ class ServiceEvent(AreaScoped, Base):
     __tablename__ = "service_events"
     __table_args__ = (
         Index("ix_service_events_date", "date"),
-        Index("ix_service_events_year_municipality", "year", "municipality", "component"),
+        # led by area_id, which the store adds to every query (revision 0006): counts of a year
+        # and of its date ranges (the year at a glance, its unbilled events above an id) read this
+        # index alone (SQLite keeps the id in every index; PostgreSQL is given it); a member's
+        # year (the annual report) reads the other alone (customer, quantity)
+        Index("ix_service_events_area_year_date", "area_id", "year", "date", postgresql_include=["id"]),
+        Index("ix_service_events_area_year_municipality", "area_id", "year", "municipality", "component", "customer",
+              "quantity"),
         UniqueConstraint("area_id", "source_id"),
     )
 

@@ -114,6 +114,18 @@ def create_app(settings: Settings | None = None, *, ledgers=None) -> FastAPI:
     return app
 
 
+def create_app_from_env() -> FastAPI:
+    """The app of each process of `osuus serve --workers N` (uvicorn's factory): its settings from
+    the environment, which the command filled in from its options, and its logs configured as
+    they say, as the command does for one process (a worker does not inherit the parent's
+    logging: its request log would be lost)."""
+    from osuus.api import logs
+
+    settings = Settings.from_env()
+    logs.configure(settings.log_format)
+    return create_app(settings)
+
+
 def page_table(app: FastAPI) -> list[tuple[str, str, tuple]]:
     """Every page route as (method, path, guard): what the access tests are generated from."""
     try:  # FastAPI ≥ 0.160 keeps included routers whole (as osuus.api.app.route_table)
