@@ -174,8 +174,9 @@ def audit_log(request: Request, p: Page = Depends(READ)):
         return p.url("audit") + "?" + urlencode({**kept, "page": n})
 
     first = (number - 1) * PER_PAGE + 1 if rows else 0
+    last = first + len(rows) - 1 if rows else 0
     return p.render("audit/log.html", status=400 if errors else 200, asked=asked, errors=errors, rows=rows,
-                    total=total, first=first, last=first + len(rows) - 1 if rows else 0, filtered=bool(kept),
+                    total=p.fmt.count(total), first=p.fmt.count(first), last=p.fmt.count(last), filtered=bool(kept),
                     actions=[(a, action_words(p, a)) for a in actions], actors=actors,
                     previous_url=page_url(number - 1) if number > 1 and not errors else "",
                     next_url=page_url(number + 1) if number * PER_PAGE < total else "")

@@ -195,8 +195,9 @@ def invoice_list(request: Request, p: Page = Depends(READ)):
         return p.url("invoices") + "?" + urlencode({**kept, "page": n})
 
     first = (number - 1) * PER_PAGE + 1 if rows else 0
-    return p.render("invoices/list.html", asked=asked, errors=[], rows=rows, total=found.total, first=first,
-                    last=first + len(rows) - 1 if rows else 0,
+    last = first + len(rows) - 1 if rows else 0
+    return p.render("invoices/list.html", asked=asked, errors=[], rows=rows, total=p.fmt.count(found.total),
+                    first=p.fmt.count(first), last=p.fmt.count(last),
                     previous_url=page_url(number - 1) if number > 1 else "",
                     next_url=page_url(number + 1) if number * PER_PAGE < found.total else "",
                     municipalities=municipalities)
